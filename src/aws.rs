@@ -1,0 +1,60 @@
+//! SDK configuration and clients, built once per cold start and shared by every invocation.
+//!
+//! `AWS_ENDPOINT_URL` is honoured by aws-config itself; when it is set we also switch S3 to
+//! path-style addressing, which local emulators need (`http://127.0.0.1:PORT/bucket/key`).
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// The AWS clients the resource types use.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+/// Attempts per AWS call (the SDK's standard retry mode: throttling and 5xx are retried with
+/// jittered backoff). Bounded, so a broken dependency ends in a FAILED answer, not a hang.
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// Loads the SDK configuration the Lambda runs with: the standard credential chain, standard
+/// retries with [`MAX_ATTEMPTS`], and timeouts that keep one slow call from eating the deadline.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+impl AwsClients {
+    /// Builds the clients from one configuration; `path_style` is for local emulators.
+    pub fn new(config: &SdkConfig, path_style: bool) -> AwsClients {
+        let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+        AwsClients { iam: aws_sdk_iam::Client::new(config), s3: aws_sdk_s3::Client::from_conf(s3_config) }
+    }
+}
+
+/// One line for a Reason from any SDK error: the service's error code and message when there is
+/// one, else the SDK's own description (timeouts, connection failures).
+pub fn describe_error<E, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => aws_sdk_iam::error::DisplayErrorContext(err).to_string(),
+    }
+}

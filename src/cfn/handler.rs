@@ -1,0 +1,150 @@
+//! The Lambda handler: refuse, parse, run under the guard, answer — in that order, once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::request::{self, Echo};
+use super::response::{self, Answer};
+use super::sender::{self, SendPolicy};
+use crate::arn::AccountScope;
+use crate::aws::{self, AwsClients};
+use crate::resources::{self, OpContext, Owner, NOTHING_CREATED_PREFIX};
+use crate::settings::Settings;
+
+/// What every invocation shares: built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub clients: AwsClients,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    /// Set when initialisation went wrong: every event is then answered FAILED with this reason,
+    /// rather than left for CloudFormation to wait out.
+    pub init_error: Option<String>,
+}
+
+/// Time kept for the response PUT itself after the operation's own give-up point.
+const SEND_MARGIN: Duration = Duration::from_millis(250);
+
+impl Deps {
+    /// Reads the settings and builds the clients. Only a failure to build an HTTP client at all
+    /// is returned as an error (nothing could be answered); anything else is kept in
+    /// [`Deps::init_error`] and reported to CloudFormation.
+    pub async fn init() -> Result<Deps, reqwest::Error> {
+        let (settings, init_error) = match Settings::from_env() {
+            Ok(settings) => (settings, None),
+            Err(e) => (Settings { endpoint_url: None, ..Settings::default() }, Some(e.to_string())),
+        };
+        let config = aws::load_config().await;
+        let clients = AwsClients::new(&config, settings.endpoint_url.is_some());
+        Ok(Deps { clients, http: http_client()?, settings, init_error })
+    }
+}
+
+/// The client for response PUTs: no redirects (a presigned URL never redirects, and following
+/// one would defeat the ResponseURL allow-list), a short connect timeout.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+}
+
+/// Handles one invocation. Returns a small summary for the invoker; never an error, because
+/// a returned error would make Lambda replay an event that has already been answered.
+pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
+    let (payload, context) = event.into_parts();
+    let url = match request::response_url(&payload, deps.settings.endpoint_url.as_ref()) {
+        Ok(url) => url,
+        Err(refusal) => {
+            tracing::error!(error = %refusal, "refused the event: no AWS call made, nothing fetched, nothing sent");
+            return json!({ "Status": "REFUSED", "Reason": refusal.to_string() });
+        }
+    };
+    let deadline = lambda_deadline(&context);
+    let raw_echo = request::echo_of(&payload);
+    let (echo, answer) = match (&deps.init_error, request::parse(payload)) {
+        (Some(init_error), _) => (
+            raw_echo.clone(),
+            failed(
+                &raw_echo,
+                format!("the function failed to initialise: {init_error}; fix the function's configuration"),
+            ),
+        ),
+        (None, Err(malformed)) => (raw_echo.clone(), failed(&raw_echo, malformed.to_string())),
+        (None, Ok(request)) => {
+            let span = tracing::info_span!(
+                "request",
+                request_id = %request.echo.request_id,
+                stack_id = %request.echo.stack_id,
+                logical_resource_id = %request.echo.logical_resource_id,
+                request_type = request.kind.name(),
+                resource_type = %request.resource_type,
+            );
+            let answer = async {
+                match AccountScope::from_function_arn(&context.invoked_function_arn) {
+                    Err(e) => failed(&request.echo, e.to_string()),
+                    Ok(scope) => {
+                        let owner = Owner {
+                            stack_id: request.echo.stack_id.clone(),
+                            logical_resource_id: request.echo.logical_resource_id.clone(),
+                        };
+                        let ctx = OpContext {
+                            clients: &deps.clients,
+                            scope: &scope,
+                            settings: &deps.settings,
+                            owner: &owner,
+                        };
+                        let give_up_at =
+                            deadline.map(|d| d.checked_sub(deps.settings.deadline_margin).unwrap_or_else(Instant::now));
+                        resources::answer(&request, &ctx, give_up_at).await
+                    }
+                }
+            }
+            .instrument(span)
+            .await;
+            (request.echo, answer)
+        }
+    };
+    let body = response::body(&echo, &answer);
+    let policy = SendPolicy {
+        attempts: deps.settings.response_attempts,
+        first_backoff: deps.settings.response_backoff,
+        attempt_timeout: deps.settings.response_timeout,
+        give_up_at: deadline.map(|d| d.checked_sub(SEND_MARGIN).unwrap_or_else(Instant::now)),
+    };
+    let reason = match &answer {
+        Answer::Failed { reason, .. } => Some(reason.as_str()),
+        Answer::Success { .. } => None,
+    };
+    let delivered = match sender::send(&deps.http, &url, &body, policy).await {
+        Ok(attempts) => {
+            tracing::info!(status = answer.status(), reason, attempts, request_id = %echo.request_id, "answered CloudFormation");
+            true
+        }
+        Err(e) => {
+            tracing::error!(status = answer.status(), reason, error = %e, request_id = %echo.request_id, "could not deliver the answer to CloudFormation");
+            false
+        }
+    };
+    json!({ "Status": answer.status(), "Delivered": delivered })
+}
+
+fn failed(echo: &Echo, reason: String) -> Answer {
+    let physical_resource_id =
+        echo.physical_resource_id.clone().unwrap_or_else(|| format!("{NOTHING_CREATED_PREFIX}{}", echo.request_id));
+    Answer::Failed { physical_resource_id, reason }
+}
+
+/// The invocation's deadline as a monotonic instant; `None` when the context has none (0).
+fn lambda_deadline(context: &Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);
+    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+    Some(Instant::now() + remaining)
+}

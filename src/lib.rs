@@ -1,0 +1,21 @@
+//! samlfed: CloudFormation custom resources that put an organisation's SAML 2.0 identity provider,
+//! and the IAM roles that trust it, into an AWS account.
+//!
+//! The crate is a library with thin binaries on top, so that tests drive exactly the code Lambda runs.
+//!
+//! - [`cfn`] — the custom-resource protocol: parse the event, refuse what cannot be answered
+//!   honestly, run the resource operation under the "always answer" guard, PUT the response.
+//! - [`resources`] — one file per resource type (`Custom::SAMLProvider`, …); each knows IAM, none
+//!   knows CloudFormation's wire format.
+//! - [`metadata`] — where federation metadata comes from (S3, inline) and the checks it must pass
+//!   before IAM sees it.
+//! - [`aws`] — SDK configuration and clients, built once per cold start.
+//! - [`arn`] — ARNs built from the function's own partition and account.
+//! - [`settings`] — the few knobs (deadline margin, response retries) read from the environment.
+
+pub mod arn;
+pub mod aws;
+pub mod cfn;
+pub mod metadata;
+pub mod resources;
+pub mod settings;

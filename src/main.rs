@@ -1,0 +1,25 @@
+//! The Lambda entry point (`bootstrap`): logging set up as the function's logging config asks,
+//! clients built once, then one event after another through [`samlfed::cfn::handler::handle`].
+
+// The handler future nests the SDK's deeply; its layout needs more than the default depth.
+#![recursion_limit = "256"]
+
+use std::convert::Infallible;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use samlfed::cfn::handler::{handle, Deps};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Honours AWS_LAMBDA_LOG_FORMAT (JSON) and AWS_LAMBDA_LOG_LEVEL, as the template's LoggingConfig sets them.
+    lambda_runtime::tracing::init_default_subscriber();
+    let deps = Deps::init()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot build an HTTP client, so no event could be answered: {e}"))?;
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<Value, Infallible>(handle(deps, event).await)
+    }))
+    .await
+}

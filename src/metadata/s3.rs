@@ -1,0 +1,78 @@
+//! Reads a metadata document from S3 — in practice the organisation's metadata bucket.
+//!
+//! The size cap is enforced while the body streams, so an oversized or endless object is refused
+//! after at most the cap, never read whole; the whole download is bounded in time.
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use thiserror::Error;
+
+use super::source::S3Location;
+use super::validate::MAX_DOCUMENT_CHARS;
+
+/// A UTF-8 character takes at most 4 bytes: no document IAM accepts is larger than this.
+pub const MAX_DOCUMENT_BYTES: u64 = 4 * MAX_DOCUMENT_CHARS as u64;
+
+/// Why the object could not be read; each message says what to check.
+#[derive(Debug, Error, PartialEq)]
+pub enum FetchError {
+    #[error("the object does not exist (NoSuchKey); check the key, or upload the document first")]
+    NoSuchKey,
+    #[error("that version of the object does not exist ({0}); check the versionId")]
+    NoSuchVersion(String),
+    #[error("the bucket does not exist (NoSuchBucket); check the bucket name and that it is in this partition")]
+    NoSuchBucket,
+    #[error("access denied reading the object (AccessDenied); the function's execution role needs s3:GetObject (and s3:GetObjectVersion with versionId) on it, and the bucket policy must let this account's organisation read it. S3 also answers AccessDenied for a missing key when the reader may not list the bucket")]
+    AccessDenied,
+    #[error("the object is larger than IAM's limit of {MAX_DOCUMENT_CHARS} characters; a SAML metadata document for one IdP is far smaller — check that this is the right object")]
+    TooLarge,
+    #[error(
+        "S3 did not deliver the object within {0:?}; check the bucket's Region and the function's network path to S3"
+    )]
+    TimedOut(Duration),
+    #[error("S3 GetObject failed: {0}")]
+    Other(String),
+}
+
+/// Downloads the object at `location`, refusing it as soon as it exceeds IAM's size limit.
+pub async fn fetch(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    tokio::time::timeout(timeout, fetch_unbounded(client, location)).await.map_err(|_| FetchError::TimedOut(timeout))?
+}
+
+async fn fetch_unbounded(client: &aws_sdk_s3::Client, location: &S3Location) -> Result<Vec<u8>, FetchError> {
+    let output = client
+        .get_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .set_version_id(location.version_id.clone())
+        .send()
+        .await
+        .map_err(|err| match err.code() {
+            Some("NoSuchKey") => FetchError::NoSuchKey,
+            Some("NoSuchBucket") => FetchError::NoSuchBucket,
+            Some("AccessDenied") => FetchError::AccessDenied,
+            Some(code @ ("NoSuchVersion" | "InvalidArgument")) => FetchError::NoSuchVersion(code.to_string()),
+            _ => FetchError::Other(crate::aws::describe_error(&err)),
+        })?;
+    if output.content_length().is_some_and(|n| n > 0 && n as u64 > MAX_DOCUMENT_BYTES) {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = output.body;
+    let mut bytes = Vec::new();
+    let mut chars = 0usize;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| FetchError::Other(format!("reading the object's body failed: {e}")))?;
+        // Every byte that is not a UTF-8 continuation byte starts a character.
+        chars += chunk.iter().filter(|b| (**b & 0xC0) != 0x80).count();
+        if chars > MAX_DOCUMENT_CHARS {
+            return Err(FetchError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,347 @@
+//! `Custom::SAMLProvider`: an IAM SAML provider whose metadata comes from S3 or the template.
+//!
+//! AWS calls per operation (each the minimum for what it must know):
+//! - Create: S3 GetObject, CreateSAMLProvider (tags included), GetSAMLProvider (for `Uuid`).
+//! - Update, same Name: S3 GetObject, GetSAMLProvider (ownership, current document and tags,
+//!   `Uuid`), UpdateSAMLProvider only when the document differs, Tag/UntagSAMLProvider only when
+//!   tags differ. Never delete + re-create: federation keeps working throughout.
+//! - Update, new Name: a Create of the new provider; CloudFormation then deletes the old one.
+//! - Delete: GetSAMLProvider (ownership), DeleteSAMLProvider only when it is ours.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::tags::{self, Tag};
+use super::{CustomResource, OpContext, Outcome, ResourceError};
+use crate::metadata::source::MetadataSource;
+use crate::metadata::validate::{format_timestamp, ValidatedMetadata};
+use crate::metadata::{self, pins, Pins};
+
+/// The `Custom::SAMLProvider` resource type.
+pub struct SamlProvider;
+
+/// The properties of a `Custom::SAMLProvider`, as in DESIGN.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Properties {
+    pub name: String,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub metadata_document: Option<String>,
+    #[serde(default)]
+    pub metadata_sha256: Option<String>,
+    #[serde(default)]
+    pub trusted_certificate_sha256: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl Properties {
+    fn source(&self) -> Result<MetadataSource, ResourceError> {
+        MetadataSource::from_properties(self.metadata_url.as_deref(), self.metadata_document.as_deref())
+            .map_err(|e| ResourceError::Invalid(e.to_string()))
+    }
+
+    fn pins(&self) -> Pins<'_> {
+        Pins {
+            document_sha256: self.metadata_sha256.as_deref(),
+            trusted_certificates: &self.trusted_certificate_sha256,
+        }
+    }
+}
+
+impl CustomResource for SamlProvider {
+    const RESOURCE_TYPE: &'static str = "Custom::SAMLProvider";
+    type Properties = Properties;
+
+    fn validate(props: &Properties, _ctx: &OpContext<'_>) -> Result<(), ResourceError> {
+        validate_name(&props.name)?;
+        props.source()?;
+        tags::validate_user_tags(&props.tags)?;
+        let invalid = |e: pins::PinError| ResourceError::Invalid(e.to_string());
+        if let Some(pin) = &props.metadata_sha256 {
+            pins::normalise("MetadataSha256", pin).map_err(invalid)?;
+        }
+        for pin in &props.trusted_certificate_sha256 {
+            pins::normalise("TrustedCertificateSha256", pin).map_err(invalid)?;
+        }
+        Ok(())
+    }
+
+    fn planned_physical_id(props: &Properties, ctx: &OpContext<'_>) -> String {
+        ctx.scope.saml_provider_arn(&props.name)
+    }
+
+    async fn create(props: Properties, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+        let metadata = load(&props, ctx).await?;
+        create_provider(&props, &metadata, ctx).await
+    }
+
+    async fn update(
+        physical_resource_id: &str,
+        props: Properties,
+        old: &Map<String, Value>,
+        ctx: &OpContext<'_>,
+    ) -> Result<Outcome, ResourceError> {
+        let metadata = load(&props, ctx).await?;
+        if ctx.scope.saml_provider_name(physical_resource_id) != Some(props.name.as_str()) {
+            // A new Name is a replacement: CloudFormation's cleanup Delete removes the old one.
+            return create_provider(&props, &metadata, ctx).await;
+        }
+        let arn = physical_resource_id;
+        let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
+            Ok(current) => current,
+            Err(err) if err.code() == Some("NoSuchEntity") => {
+                tracing::warn!(arn, "the provider no longer exists in IAM; creating it again");
+                return create_provider(&props, &metadata, ctx).await;
+            }
+            Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
+        };
+        let previous_tags = old_user_tags(old);
+        converge(arn, &current, &props, &metadata, &previous_tags, ctx).await
+    }
+
+    async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+        let done = Outcome { physical_resource_id: physical_resource_id.to_string(), data: BTreeMap::new() };
+        if ctx.scope.saml_provider_name(physical_resource_id).is_none() {
+            tracing::info!(
+                physical_resource_id,
+                "not a SAML provider ARN of this account: nothing was created, nothing to delete"
+            );
+            return Ok(done);
+        }
+        let arn = physical_resource_id;
+        let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
+            Ok(current) => current,
+            Err(err) if err.code() == Some("NoSuchEntity") => {
+                tracing::info!(arn, "the provider is already gone");
+                return Ok(done);
+            }
+            Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
+        };
+        if !ctx.owner.owns(&tag_map(current.tags())) {
+            tracing::warn!(arn, "the provider was not created by this stack and logical resource (ownership tags absent or different); left untouched");
+            return Ok(done);
+        }
+        match ctx.clients.iam.delete_saml_provider().saml_provider_arn(arn).send().await {
+            Ok(_) => tracing::info!(arn, "deleted the provider"),
+            Err(err) if err.code() == Some("NoSuchEntity") => tracing::info!(arn, "the provider is already gone"),
+            Err(err) => return Err(iam_error("DeleteSAMLProvider", arn, &err)),
+        }
+        Ok(done)
+    }
+}
+
+/// IAM's pattern for SAML provider names: `[\w._-]{1,128}`.
+fn validate_name(name: &str) -> Result<(), ResourceError> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if (1..=128).contains(&name.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(ResourceError::Invalid(format!(
+            "Name {name:?} is not a valid SAML provider name: IAM allows 1 to 128 characters from letters, digits and _ . -"
+        )))
+    }
+}
+
+async fn load(props: &Properties, ctx: &OpContext<'_>) -> Result<ValidatedMetadata, ResourceError> {
+    let source = props.source()?;
+    metadata::load(&source, props.pins(), ctx.clients, ctx.settings, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| ResourceError::Invalid(e.to_string()))
+}
+
+/// Creates the provider called `props.name`; if it exists already and is ours (a replayed
+/// Create), brings it to `props` instead.
+async fn create_provider(
+    props: &Properties,
+    metadata: &ValidatedMetadata,
+    ctx: &OpContext<'_>,
+) -> Result<Outcome, ResourceError> {
+    let arn = ctx.scope.saml_provider_arn(&props.name);
+    let mut wanted = tags::validate_user_tags(&props.tags)?;
+    wanted.extend(ctx.owner.tags());
+    let created = ctx
+        .clients
+        .iam
+        .create_saml_provider()
+        .name(&props.name)
+        .saml_metadata_document(&metadata.document)
+        .set_tags(Some(iam_tags(&wanted)?))
+        .send()
+        .await;
+    match created {
+        Ok(output) => tracing::info!(arn = output.saml_provider_arn().unwrap_or(&arn), "created the provider"),
+        Err(err) if err.code() == Some("EntityAlreadyExists") => {
+            let current = ctx
+                .clients
+                .iam
+                .get_saml_provider()
+                .saml_provider_arn(&arn)
+                .send()
+                .await
+                .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
+            if !ctx.owner.owns(&tag_map(current.tags())) {
+                return Err(ResourceError::Foreign(format!(
+                    "Name: a SAML provider named {:?} already exists in this account and was not created by this stack ({arn}); it was left untouched. Choose another Name, or delete or import the existing provider",
+                    props.name
+                )));
+            }
+            tracing::info!(arn, "the provider exists and is ours (a retried Create): converging");
+            return converge(&arn, &current, props, metadata, &BTreeMap::new(), ctx).await;
+        }
+        Err(err) => return Err(iam_error("CreateSAMLProvider", &arn, &err)),
+    }
+    let current = ctx
+        .clients
+        .iam
+        .get_saml_provider()
+        .saml_provider_arn(&arn)
+        .send()
+        .await
+        .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
+    Ok(outcome(&arn, &props.name, current.saml_provider_uuid(), metadata))
+}
+
+/// Brings an existing provider of ours to `props`: the document when it differs, then the tags
+/// that differ (removing only keys `previous_tags` had set).
+async fn converge(
+    arn: &str,
+    current: &GetSamlProviderOutput,
+    props: &Properties,
+    metadata: &ValidatedMetadata,
+    previous_tags: &BTreeMap<String, String>,
+    ctx: &OpContext<'_>,
+) -> Result<Outcome, ResourceError> {
+    let current_tags = tag_map(current.tags());
+    if !ctx.owner.owns(&current_tags) {
+        return Err(ResourceError::Foreign(format!(
+            "the SAML provider {arn} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new Name"
+        )));
+    }
+    if current.saml_metadata_document() != Some(metadata.document.as_str()) {
+        ctx.clients
+            .iam
+            .update_saml_provider()
+            .saml_provider_arn(arn)
+            .saml_metadata_document(&metadata.document)
+            .send()
+            .await
+            .map_err(|err| iam_error("UpdateSAMLProvider", arn, &err))?;
+        tracing::info!(arn, sha256 = %metadata.sha256_hex, "updated the provider's metadata");
+    }
+    let mut wanted = tags::validate_user_tags(&props.tags)?;
+    wanted.extend(ctx.owner.tags());
+    let (set, remove) = tags::diff(&current_tags, &wanted, previous_tags);
+    if !set.is_empty() {
+        ctx.clients
+            .iam
+            .tag_saml_provider()
+            .saml_provider_arn(arn)
+            .set_tags(Some(iam_tags(&set)?))
+            .send()
+            .await
+            .map_err(|err| iam_error("TagSAMLProvider", arn, &err))?;
+    }
+    if !remove.is_empty() {
+        ctx.clients
+            .iam
+            .untag_saml_provider()
+            .saml_provider_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|err| iam_error("UntagSAMLProvider", arn, &err))?;
+    }
+    Ok(outcome(arn, &props.name, current.saml_provider_uuid(), metadata))
+}
+
+/// The tags the previous properties set, read leniently: old properties that no longer parse
+/// only mean fewer tags are removed, never a failed Update.
+fn old_user_tags(old: &Map<String, Value>) -> BTreeMap<String, String> {
+    old.get("Tags")
+        .and_then(|v| serde_json::from_value::<Vec<Tag>>(v.clone()).ok())
+        .map(|tags| tags.into_iter().map(|t| (t.key, t.value)).collect())
+        .unwrap_or_default()
+}
+
+fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetadata) -> Outcome {
+    let mut data = BTreeMap::from([
+        ("Arn".to_string(), arn.to_string()),
+        ("Name".to_string(), name.to_string()),
+        ("EntityId".to_string(), metadata.entity_id.clone()),
+        ("MetadataSha256".to_string(), metadata.sha256_hex.clone()),
+    ]);
+    if let Some(uuid) = uuid {
+        data.insert("Uuid".to_string(), uuid.to_string());
+    }
+    if let Some(not_after) = metadata.signing_certificate_not_after() {
+        data.insert("SigningCertificateNotAfter".to_string(), format_timestamp(not_after));
+    }
+    Outcome { physical_resource_id: arn.to_string(), data }
+}
+
+fn tag_map(tags: &[aws_sdk_iam::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ResourceError::Invalid(format!("Tags: {e}")))
+        })
+        .collect()
+}
+
+/// A failed IAM call as a Reason that says what to do about it.
+fn iam_error<E, R>(operation: &str, arn: &str, err: &SdkError<E, R>) -> ResourceError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = crate::aws::describe_error(err);
+    ResourceError::Aws(match err.code() {
+        Some("LimitExceeded") => format!(
+            "IAM {operation} for {arn} failed: the account has reached IAM's quota of 100 SAML providers ({detail}); delete providers that are no longer used, then retry"
+        ),
+        Some("AccessDenied" | "AccessDeniedException") => format!(
+            "IAM {operation} for {arn} failed: the function's execution role may not call iam:{operation} on this provider ({detail}); grant it in the role's policy"
+        ),
+        Some("ConcurrentModification") => {
+            format!("IAM {operation} for {arn} failed: another change to the provider was in progress ({detail}); retry the stack operation")
+        }
+        Some("InvalidInput") => format!("IAM {operation} for {arn} refused the request ({detail}); check Name and the metadata document"),
+        _ => format!("IAM {operation} for {arn} failed after retries: {detail}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_iams_pattern() {
+        assert!(validate_name("Okta_prod-2.eu").is_ok());
+        for bad in ["", "has space", "slash/name", &"x".repeat(129), "ünï"] {
+            let err = validate_name(bad).unwrap_err().to_string();
+            assert!(err.starts_with("Name ") && err.contains("1 to 128"), "{err}");
+        }
+    }
+
+    #[test]
+    fn unparseable_old_tags_only_mean_nothing_is_removed() {
+        let old: Map<String, Value> = serde_json::from_str(r#"{"Tags": "not a list"}"#).unwrap();
+        assert!(old_user_tags(&old).is_empty());
+        let old: Map<String, Value> = serde_json::from_str(r#"{"Tags": [{"Key": "a", "Value": "1"}]}"#).unwrap();
+        assert_eq!(old_user_tags(&old).get("a").map(String::as_str), Some("1"));
+    }
+}

@@ -1,0 +1,135 @@
+//! Runtime knobs read once from the environment at cold start.
+//!
+//! Production needs none of them: the defaults answer CloudFormation well before a 60-second Lambda
+//! timeout. Tests shrink them so a fault matrix runs in seconds instead of minutes.
+
+use std::time::Duration;
+
+use thiserror::Error;
+use url::Url;
+
+/// How the function paces itself against the Lambda deadline and CloudFormation's response URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Time kept in reserve before the Lambda deadline: the resource operation is abandoned this
+    /// long before it, so there is still time to PUT a FAILED response.
+    pub deadline_margin: Duration,
+    /// How many times the response PUT is tried before giving up (never unbounded).
+    pub response_attempts: u32,
+    /// First backoff between response PUT attempts; doubles after each attempt.
+    pub response_backoff: Duration,
+    /// Per-attempt timeout of the response PUT, so a URL that never answers cannot hang us.
+    pub response_timeout: Duration,
+    /// Longest time a metadata download may take, body included.
+    pub metadata_timeout: Duration,
+    /// `AWS_ENDPOINT_URL`: a local emulator. Its origin is the only non-AWS place a response may go.
+    pub endpoint_url: Option<Url>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            deadline_margin: Duration::from_secs(10),
+            response_attempts: 5,
+            response_backoff: Duration::from_millis(250),
+            response_timeout: Duration::from_secs(5),
+            metadata_timeout: Duration::from_secs(20),
+            endpoint_url: None,
+        }
+    }
+}
+
+/// A setting that is present but unusable; the message names the variable and the fix.
+#[derive(Debug, Error, PartialEq)]
+#[error("environment variable {name}={value:?} is not valid: {expected}")]
+pub struct SettingsError {
+    name: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let defaults = Settings::default();
+        let millis = |name: &'static str, default: Duration| -> Result<Duration, SettingsError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(value) => value.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| SettingsError {
+                    name,
+                    value,
+                    expected: "a whole number of milliseconds",
+                }),
+            }
+        };
+        let response_attempts = match lookup("SAMLFED_RESPONSE_ATTEMPTS") {
+            None => defaults.response_attempts,
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(n) if (1..=10).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError {
+                        name: "SAMLFED_RESPONSE_ATTEMPTS",
+                        value,
+                        expected: "a whole number from 1 to 10",
+                    })
+                }
+            },
+        };
+        let endpoint_url = match lookup("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(value) => Some(Url::parse(value.trim()).map_err(|_| SettingsError {
+                name: "AWS_ENDPOINT_URL",
+                value,
+                expected: "an absolute URL such as http://127.0.0.1:5000",
+            })?),
+        };
+        Ok(Settings {
+            deadline_margin: millis("SAMLFED_DEADLINE_MARGIN_MS", defaults.deadline_margin)?,
+            response_attempts,
+            response_backoff: millis("SAMLFED_RESPONSE_BACKOFF_MS", defaults.response_backoff)?,
+            response_timeout: millis("SAMLFED_RESPONSE_TIMEOUT_MS", defaults.response_timeout)?,
+            metadata_timeout: millis("SAMLFED_METADATA_TIMEOUT_MS", defaults.metadata_timeout)?,
+            endpoint_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_production_defaults() {
+        assert_eq!(Settings::from_lookup(lookup(&[])), Ok(Settings::default()));
+    }
+
+    #[test]
+    fn test_knobs_are_read_in_milliseconds() {
+        let s = Settings::from_lookup(lookup(&[
+            ("SAMLFED_DEADLINE_MARGIN_MS", "300"),
+            ("SAMLFED_RESPONSE_ATTEMPTS", "2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(s.deadline_margin, Duration::from_millis(300));
+        assert_eq!(s.response_attempts, 2);
+        assert_eq!(s.endpoint_url.unwrap().as_str(), "http://127.0.0.1:5000/");
+    }
+
+    #[test]
+    fn unbounded_or_garbled_values_are_refused_with_the_variable_named() {
+        let err = Settings::from_lookup(lookup(&[("SAMLFED_RESPONSE_ATTEMPTS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("SAMLFED_RESPONSE_ATTEMPTS"), "{err}");
+        let err = Settings::from_lookup(lookup(&[("SAMLFED_DEADLINE_MARGIN_MS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("milliseconds"), "{err}");
+    }
+}
