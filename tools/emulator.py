@@ -38,12 +38,14 @@ URLs, from ``X-Amz-Credential`` (SigV4) or ``AWSAccessKeyId`` (SigV2). S3 bucket
 Call log
 --------
 Every request the server handles is recorded, in arrival order, before it is dispatched, as
-``{"service": ..., "action": ..., "account": ...}``:
+``{"service": ..., "action": ..., "account": ..., "access_key": ...}``:
 * ``service``: the moto backend the request is routed to (``iam``, ``s3``, ``sts``, ...).
 * ``action``: for query/JSON protocols (IAM, STS, ...), the ``Action`` form/query parameter or
   the ``X-Amz-Target`` operation; for S3, derived from method, path and query by ``s3_action``
   below (GET object -> GetObject, PUT object -> PutObject, PUT bucket -> CreateBucket, ...).
 * ``account``: the account chosen as described above.
+* ``access_key``: the access key id that signed the request ("" if unsigned), so a test can tell
+  the calls of the code under test from its own inspection calls in the same account.
 ``GET /_samlfed/calls`` returns the list as JSON; ``DELETE /_samlfed/calls`` clears it (204).
 Requests to ``/_samlfed/...`` and to moto's own ``/moto-api/...`` (reset, etc.) are never
 recorded. ``/_samlfed`` cannot collide with S3 path-style bucket paths: bucket names start with a
@@ -595,7 +597,8 @@ class EmulatorApp:
             else:
                 params = query if "Action" in query else _peek_form_body(environ)
                 action = (params.get("Action") or [f"{method} {path}"])[0]
-        self.calls.add({"service": service, "action": action, "account": account_for_environ(environ)})
+        key = access_key_id(environ.get("HTTP_AUTHORIZATION"), query) or ""
+        self.calls.add({"service": service, "action": action, "account": account_for_environ(environ), "access_key": key})
 
     def _control(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "")

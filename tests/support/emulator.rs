@@ -1,0 +1,85 @@
+//! The local AWS emulator (`tools/emulator.py`: moto with IAM's real SAML-provider behaviour),
+//! one per test, on 127.0.0.1 and a free port, stopped by PID when the test ends.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+}
+
+impl Emulator {
+    /// The venv's Python (made by `make test`), or `SAMLFED_PYTHON`.
+    fn python() -> PathBuf {
+        if let Ok(p) = std::env::var("SAMLFED_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"));
+        assert!(
+            venv.exists(),
+            "the tests need the local AWS emulator: run `make test` (it creates .venv with moto), or set SAMLFED_PYTHON"
+        );
+        venv
+    }
+
+    pub fn start() -> Emulator {
+        let mut child = Command::new(Self::python())
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/emulator.py"))
+            .stdin(Stdio::piped()) // the emulator exits when this pipe closes, even if we crash
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tools/emulator.py");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let Some(port) = line.trim().strip_prefix("PORT=").and_then(|p| p.parse().ok()) else {
+            let _ = child.kill();
+            panic!("the emulator did not report its port (got {line:?})");
+        };
+        Emulator { child, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The calls signed with `access_key` since the last [`Emulator::clear_calls`], as
+    /// `service:Action` strings, in order.
+    pub async fn calls(&self, access_key: &str) -> Vec<String> {
+        let body = reqwest::get(format!("{}/_samlfed/calls", self.endpoint()))
+            .await
+            .expect("call log")
+            .bytes()
+            .await
+            .expect("call log body");
+        let log: Value = serde_json::from_slice(&body).expect("call log JSON");
+        log.as_array()
+            .expect("a list")
+            .iter()
+            .filter(|c| c["access_key"] == access_key)
+            .map(|c| format!("{}:{}", c["service"].as_str().unwrap_or(""), c["action"].as_str().unwrap_or("")))
+            .collect()
+    }
+
+    pub async fn clear_calls(&self) {
+        reqwest::Client::new().delete(format!("{}/_samlfed/calls", self.endpoint())).send().await.expect("clear calls");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,226 @@
+//! Sends custom-resource events the way CloudFormation does — with a presigned S3 ResponseURL on
+//! the emulator — through the library's real handler, and reads back the response and IAM state.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_iam::config::{Credentials, Region};
+use aws_sdk_s3::presigning::PresigningConfig;
+use lambda_runtime::{Context, LambdaEvent};
+use samlfed::aws::AwsClients;
+use samlfed::cfn::handler::{handle, http_client, Deps};
+use samlfed::settings::Settings;
+use serde_json::{json, Value};
+
+use super::emulator::Emulator;
+
+pub const ACCOUNT: &str = "123456789012";
+/// The function under test signs with this key (it selects account [`ACCOUNT`]).
+pub const FUNCTION_KEY: &str = ACCOUNT;
+/// The test's own inspection calls sign with this key: the emulator's default account, which is
+/// [`ACCOUNT`] too, but the call log can tell them apart from the function's.
+pub const INSPECTOR_KEY: &str = "test-inspector";
+pub const METADATA_BUCKET: &str = "org-idp-metadata";
+pub const RESPONSE_BUCKET: &str = "cfn-custom-resource-responses";
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:samlfed";
+pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/5a1e0c70-0000-4000-8000-000000000001";
+
+static REQUESTS: AtomicU64 = AtomicU64::new(1);
+
+pub struct Harness {
+    pub emulator: Emulator,
+    pub deps: Deps,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+/// Settings that make failures show in milliseconds rather than the production seconds.
+pub fn fast_settings(endpoint: &str) -> Settings {
+    Settings {
+        deadline_margin: Duration::from_millis(1500),
+        response_attempts: 3,
+        response_backoff: Duration::from_millis(20),
+        response_timeout: Duration::from_secs(2),
+        metadata_timeout: Duration::from_secs(5),
+        endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
+    }
+}
+
+impl Harness {
+    /// A fresh emulator with the metadata bucket (versioned) and the response bucket.
+    pub async fn start() -> Harness {
+        let emulator = Emulator::start();
+        let config = |key: &str| {
+            samlfed::aws::loader()
+                .endpoint_url(emulator.endpoint())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(key, "test-secret", None, None, "tests"))
+                .load()
+        };
+        let clients = AwsClients::new(&config(FUNCTION_KEY).await, true);
+        let inspector = AwsClients::new(&config(INSPECTOR_KEY).await, true);
+        let deps = Deps {
+            clients,
+            http: http_client().expect("http client"),
+            settings: fast_settings(&emulator.endpoint()),
+            init_error: None,
+        };
+        let harness = Harness { emulator, deps, s3: inspector.s3, iam: inspector.iam };
+        for bucket in [METADATA_BUCKET, RESPONSE_BUCKET] {
+            harness.s3.create_bucket().bucket(bucket).send().await.expect("create bucket");
+        }
+        harness
+            .s3
+            .put_bucket_versioning()
+            .bucket(METADATA_BUCKET)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("enable versioning");
+        harness.emulator.clear_calls().await;
+        harness
+    }
+
+    /// Uploads a metadata document; returns its `s3://` URL and version id.
+    pub async fn put_metadata(&self, key: &str, body: impl Into<Vec<u8>>) -> (String, String) {
+        let out = self
+            .s3
+            .put_object()
+            .bucket(METADATA_BUCKET)
+            .key(key)
+            .body(body.into().into())
+            .send()
+            .await
+            .expect("put metadata");
+        self.emulator.clear_calls().await;
+        (format!("s3://{METADATA_BUCKET}/{key}"), out.version_id().unwrap_or_default().to_string())
+    }
+
+    /// A custom-resource event as CloudFormation sends it, with a fresh RequestId and a presigned
+    /// PUT ResponseURL for the response bucket (key = RequestId).
+    pub async fn event(&self, request_type: &str, resource_type: &str, logical_id: &str, properties: Value) -> Value {
+        let request_id = format!("req-{}", REQUESTS.fetch_add(1, Ordering::Relaxed));
+        let presigned = self
+            .s3
+            .put_object()
+            .bucket(RESPONSE_BUCKET)
+            .key(&request_id)
+            .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).expect("presigning config"))
+            .await
+            .expect("presign");
+        let mut props = properties;
+        props["ServiceToken"] = json!(FUNCTION_ARN);
+        json!({
+            "RequestType": request_type,
+            "ServiceToken": FUNCTION_ARN,
+            "ResponseURL": presigned.uri(),
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "ResourceType": resource_type,
+            "LogicalResourceId": logical_id,
+            "ResourceProperties": props,
+        })
+    }
+
+    pub async fn create(&self, logical_id: &str, properties: Value) -> Value {
+        self.event("Create", "Custom::SAMLProvider", logical_id, properties).await
+    }
+
+    pub async fn update(&self, logical_id: &str, physical_id: &str, properties: Value, old: Value) -> Value {
+        let mut event = self.event("Update", "Custom::SAMLProvider", logical_id, properties).await;
+        event["PhysicalResourceId"] = json!(physical_id);
+        event["OldResourceProperties"] = old;
+        event
+    }
+
+    pub async fn delete(&self, logical_id: &str, physical_id: &str, properties: Value) -> Value {
+        let mut event = self.event("Delete", "Custom::SAMLProvider", logical_id, properties).await;
+        event["PhysicalResourceId"] = json!(physical_id);
+        event
+    }
+
+    /// A Lambda context with `remaining` before the deadline.
+    pub fn context(remaining: Duration) -> Context {
+        let mut context = Context::default();
+        context.request_id = "lambda-request".into();
+        context.invoked_function_arn = FUNCTION_ARN.into();
+        let deadline = SystemTime::now() + remaining;
+        context.deadline = deadline.duration_since(UNIX_EPOCH).expect("after epoch").as_millis() as u64;
+        context
+    }
+
+    /// Runs the handler as Lambda would (60 s left); returns its summary.
+    pub async fn invoke(&self, event: &Value) -> Value {
+        handle(&self.deps, LambdaEvent::new(event.clone(), Self::context(Duration::from_secs(60)))).await
+    }
+
+    /// The response CloudFormation would have received for `event`, if one was PUT.
+    pub async fn response(&self, event: &Value) -> Option<Value> {
+        let key = event["RequestId"].as_str().expect("RequestId");
+        let object = self.s3.get_object().bucket(RESPONSE_BUCKET).key(key).send().await.ok()?;
+        let bytes = object.body.collect().await.expect("body").into_bytes();
+        Some(serde_json::from_slice(&bytes).expect("the response is JSON"))
+    }
+
+    /// Invokes and returns the response PUT for the event, which must exist.
+    pub async fn run(&self, event: &Value) -> Value {
+        self.invoke(event).await;
+        self.response(event).await.expect("a response was PUT to the ResponseURL")
+    }
+
+    /// The AWS calls the function made since the last clear. (The response PUT is signed by the
+    /// presigned URL's creator, CloudFormation — here the test — so it is not among them.)
+    pub async fn function_calls(&self) -> Vec<String> {
+        self.emulator.calls(FUNCTION_KEY).await
+    }
+
+    /// The IAM calls the function made since the last clear.
+    pub async fn iam_calls(&self) -> Vec<String> {
+        self.function_calls().await.into_iter().filter(|c| c.starts_with("iam:")).collect()
+    }
+
+    /// The names of the SAML providers in the account.
+    pub async fn provider_names(&self) -> Vec<String> {
+        let list = self.iam.list_saml_providers().send().await.expect("list providers");
+        let mut names: Vec<String> = list
+            .saml_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().and_then(|a| a.rsplit('/').next()).map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub fn provider_arn(name: &str) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:saml-provider/{name}")
+    }
+
+    /// The provider's document and tags, or `None` when it does not exist.
+    pub async fn provider(&self, name: &str) -> Option<aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput> {
+        self.iam.get_saml_provider().saml_provider_arn(Self::provider_arn(name)).send().await.ok()
+    }
+
+    /// Creates a provider the way another team would: without our ownership tags.
+    pub async fn create_foreign_provider(&self, name: &str, document: &str) {
+        self.iam
+            .create_saml_provider()
+            .name(name)
+            .saml_metadata_document(document)
+            .tags(aws_sdk_iam::types::Tag::builder().key("owner").value("another-team").build().expect("tag"))
+            .send()
+            .await
+            .expect("create foreign provider");
+        self.emulator.clear_calls().await;
+    }
+}
+
+/// The provider's tags as a sorted list of `key=value`.
+pub fn tags_of(provider: &aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput) -> Vec<String> {
+    let mut tags: Vec<String> = provider.tags().iter().map(|t| format!("{}={}", t.key(), t.value())).collect();
+    tags.sort();
+    tags
+}

@@ -1,0 +1,27 @@
+//! Shared test support: the local AWS emulator, a harness that sends custom-resource events the
+//! way CloudFormation does, and a minimal Lambda Runtime API for driving the real binary.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod emulator;
+pub mod harness;
+pub mod runtime_api;
+
+/// A valid IdP metadata document (certificate valid 2025–2045), as a user would upload it.
+pub fn idp_metadata() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metadata/idp-minimal.xml"))
+        .expect("fixture idp-minimal.xml")
+}
+
+/// The same IdP with another entityID: a different, equally valid document.
+pub fn idp_metadata_variant(entity_id: &str) -> String {
+    let doc = idp_metadata();
+    let start = doc.find("entityID=\"").expect("entityID") + "entityID=\"".len();
+    let end = start + doc[start..].find('"').expect("closing quote");
+    format!("{}{}{}", &doc[..start], entity_id, &doc[end..])
+}
+
+/// Lowercase hex SHA-256, as `sha256sum` prints it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
