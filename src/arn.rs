@@ -44,6 +44,41 @@ impl AccountScope {
     }
 }
 
+impl AccountScope {
+    /// The ARN of the role `name` under `path` (which starts and ends with `/`).
+    pub fn role_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:{}:iam::{}:role{}{}", self.partition, self.account_id, path, name)
+    }
+
+    /// The role name, when `arn` is a role ARN of this account and partition.
+    pub fn role_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        let prefix = format!("arn:{}:iam::{}:role/", self.partition, self.account_id);
+        arn.strip_prefix(prefix.as_str()).and_then(|rest| rest.rsplit('/').next()).filter(|name| !name.is_empty())
+    }
+
+    /// True for a managed policy ARN of this partition: AWS's (`iam::aws:policy/…`) or an
+    /// account's (`iam::123456789012:policy/…`).
+    pub fn is_policy_arn(&self, arn: &str) -> bool {
+        let Some(rest) = arn.strip_prefix(&format!("arn:{}:iam::", self.partition)) else {
+            return false;
+        };
+        match rest.split_once(":policy/") {
+            Some((owner, name)) => (owner == "aws" || is_account_id(owner)) && !name.is_empty(),
+            None => false,
+        }
+    }
+
+    /// The SAML audience of the AWS sign-in endpoint in this partition: the `SAML:aud` a role
+    /// must accept for console sign-in (and IAM Identity Center's External AWS Account app).
+    pub fn signin_saml_audience(&self) -> &'static str {
+        match self.partition.as_str() {
+            "aws-cn" => "https://signin.amazonaws.cn/saml",
+            "aws-us-gov" => "https://signin.amazonaws-us-gov.com/saml",
+            _ => "https://signin.aws.amazon.com/saml",
+        }
+    }
+}
+
 /// Twelve ASCII digits.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -67,6 +102,19 @@ mod tests {
         assert_eq!(scope.saml_provider_name("arn:aws:iam::210987654321:saml-provider/Okta"), None);
         assert_eq!(scope.saml_provider_name("arn:aws-us-gov:iam::123456789012:saml-provider/Okta"), None);
         assert_eq!(scope.saml_provider_name("samlfed:failed-create:abc"), None);
+    }
+
+    #[test]
+    fn role_arns_and_policy_arns_stay_in_this_account_and_partition() {
+        let scope = AccountScope::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:f").unwrap();
+        assert_eq!(scope.role_arn("/sso/", "ReadOnly"), "arn:aws:iam::123456789012:role/sso/ReadOnly");
+        assert_eq!(scope.role_name("arn:aws:iam::123456789012:role/sso/ReadOnly"), Some("ReadOnly"));
+        assert_eq!(scope.role_name("arn:aws:iam::210987654321:role/ReadOnly"), None);
+        assert!(scope.is_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"));
+        assert!(scope.is_policy_arn("arn:aws:iam::123456789012:policy/team/Boundary"));
+        assert!(!scope.is_policy_arn("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"));
+        assert!(!scope.is_policy_arn("ReadOnlyAccess"));
+        assert_eq!(scope.signin_saml_audience(), "https://signin.aws.amazon.com/saml");
     }
 
     #[test]

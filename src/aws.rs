@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
 /// The AWS clients the resource types use.
 #[derive(Debug, Clone)]
@@ -20,9 +20,10 @@ pub struct AwsClients {
 /// jittered backoff). Bounded, so a broken dependency ends in a FAILED answer, not a hang.
 pub const MAX_ATTEMPTS: u32 = 4;
 
-/// Loads the SDK configuration the Lambda runs with: the standard credential chain, standard
-/// retries with [`MAX_ATTEMPTS`], and timeouts that keep one slow call from eating the deadline.
-pub async fn load_config() -> SdkConfig {
+/// The SDK configuration the Lambda runs with: the standard credential chain, standard retries
+/// with [`MAX_ATTEMPTS`], and timeouts that keep one slow call from eating the deadline. Tests add
+/// their endpoint and credentials to the same loader, so they run with the same retry rules.
+pub fn loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
@@ -32,8 +33,6 @@ pub async fn load_config() -> SdkConfig {
                 .operation_timeout(Duration::from_secs(30))
                 .build(),
         )
-        .load()
-        .await
 }
 
 impl AwsClients {

@@ -22,6 +22,9 @@ pub struct Settings {
     pub response_timeout: Duration,
     /// Longest time a metadata download may take, body included.
     pub metadata_timeout: Duration,
+    /// First backoff when IAM has not yet caught up with a provider created moments ago (a trust
+    /// policy naming it is refused as MalformedPolicyDocument for a while); doubles per attempt.
+    pub consistency_backoff: Duration,
     /// `AWS_ENDPOINT_URL`: a local emulator. Its origin is the only non-AWS place a response may go.
     pub endpoint_url: Option<Url>,
 }
@@ -34,6 +37,7 @@ impl Default for Settings {
             response_backoff: Duration::from_millis(250),
             response_timeout: Duration::from_secs(5),
             metadata_timeout: Duration::from_secs(20),
+            consistency_backoff: Duration::from_secs(1),
             endpoint_url: None,
         }
     }
@@ -80,22 +84,29 @@ impl Settings {
                 }
             },
         };
-        let endpoint_url = match lookup("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()) {
-            None => None,
-            Some(value) => Some(Url::parse(value.trim()).map_err(|_| SettingsError {
-                name: "AWS_ENDPOINT_URL",
-                value,
-                expected: "an absolute URL such as http://127.0.0.1:5000",
-            })?),
-        };
+        let endpoint_url = endpoint_url(&lookup)?;
         Ok(Settings {
             deadline_margin: millis("SAMLFED_DEADLINE_MARGIN_MS", defaults.deadline_margin)?,
             response_attempts,
             response_backoff: millis("SAMLFED_RESPONSE_BACKOFF_MS", defaults.response_backoff)?,
             response_timeout: millis("SAMLFED_RESPONSE_TIMEOUT_MS", defaults.response_timeout)?,
             metadata_timeout: millis("SAMLFED_METADATA_TIMEOUT_MS", defaults.metadata_timeout)?,
+            consistency_backoff: millis("SAMLFED_IAM_RETRY_BACKOFF_MS", defaults.consistency_backoff)?,
             endpoint_url,
         })
+    }
+}
+
+/// `AWS_ENDPOINT_URL`, read on its own so that a function whose other settings are broken can
+/// still answer a local emulator's ResponseURL.
+pub fn endpoint_url(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Url>, SettingsError> {
+    match lookup("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(value) => Url::parse(value.trim()).map(Some).map_err(|_| SettingsError {
+            name: "AWS_ENDPOINT_URL",
+            value,
+            expected: "an absolute URL such as http://127.0.0.1:5000",
+        }),
     }
 }
 

@@ -36,9 +36,12 @@ impl Deps {
     pub async fn init() -> Result<Deps, reqwest::Error> {
         let (settings, init_error) = match Settings::from_env() {
             Ok(settings) => (settings, None),
-            Err(e) => (Settings { endpoint_url: None, ..Settings::default() }, Some(e.to_string())),
+            Err(e) => {
+                let endpoint_url = crate::settings::endpoint_url(|name| std::env::var(name).ok()).ok().flatten();
+                (Settings { endpoint_url, ..Settings::default() }, Some(e.to_string()))
+            }
         };
-        let config = aws::load_config().await;
+        let config = aws::loader().load().await;
         let clients = AwsClients::new(&config, settings.endpoint_url.is_some());
         Ok(Deps { clients, http: http_client()?, settings, init_error })
     }
@@ -57,6 +60,20 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 /// a returned error would make Lambda replay an event that has already been answered.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
     let (payload, context) = event.into_parts();
+    let raw_echo = request::echo_of(&payload);
+    // One span for the whole invocation, from whatever identifiers the event carries.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %raw_echo.request_id,
+        stack_id = %raw_echo.stack_id,
+        logical_resource_id = %raw_echo.logical_resource_id,
+        request_type = payload.get("RequestType").and_then(serde_json::Value::as_str).unwrap_or(""),
+        resource_type = payload.get("ResourceType").and_then(serde_json::Value::as_str).unwrap_or(""),
+    );
+    handle_in_span(deps, payload, context, raw_echo).instrument(span).await
+}
+
+async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo: Echo) -> Value {
     let url = match request::response_url(&payload, deps.settings.endpoint_url.as_ref()) {
         Ok(url) => url,
         Err(refusal) => {
@@ -65,47 +82,32 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
         }
     };
     let deadline = lambda_deadline(&context);
-    let raw_echo = request::echo_of(&payload);
     let (echo, answer) = match (&deps.init_error, request::parse(payload)) {
-        (Some(init_error), _) => (
-            raw_echo.clone(),
-            failed(
-                &raw_echo,
-                format!("the function failed to initialise: {init_error}; fix the function's configuration"),
-            ),
-        ),
+        (Some(init_error), _) => {
+            let reason = format!("the function failed to initialise: {init_error}; fix the function's configuration");
+            (raw_echo.clone(), failed(&raw_echo, reason))
+        }
         (None, Err(malformed)) => (raw_echo.clone(), failed(&raw_echo, malformed.to_string())),
         (None, Ok(request)) => {
-            let span = tracing::info_span!(
-                "request",
-                request_id = %request.echo.request_id,
-                stack_id = %request.echo.stack_id,
-                logical_resource_id = %request.echo.logical_resource_id,
-                request_type = request.kind.name(),
-                resource_type = %request.resource_type,
-            );
-            let answer = async {
-                match AccountScope::from_function_arn(&context.invoked_function_arn) {
-                    Err(e) => failed(&request.echo, e.to_string()),
-                    Ok(scope) => {
-                        let owner = Owner {
-                            stack_id: request.echo.stack_id.clone(),
-                            logical_resource_id: request.echo.logical_resource_id.clone(),
-                        };
-                        let ctx = OpContext {
-                            clients: &deps.clients,
-                            scope: &scope,
-                            settings: &deps.settings,
-                            owner: &owner,
-                        };
-                        let give_up_at =
-                            deadline.map(|d| d.checked_sub(deps.settings.deadline_margin).unwrap_or_else(Instant::now));
-                        resources::answer(&request, &ctx, give_up_at).await
-                    }
+            let answer = match AccountScope::from_function_arn(&context.invoked_function_arn) {
+                Err(e) => failed(&request.echo, e.to_string()),
+                Ok(scope) if stack_account(&request.echo.stack_id) != Some(scope.account_id.as_str()) => failed(
+                    &request.echo,
+                    format!(
+                        "the stack {} is not in this function's account {}; only stacks of the function's own account are served — deploy samlfed in that account",
+                        request.echo.stack_id, scope.account_id
+                    ),
+                ),
+                Ok(scope) => {
+                    let owner = Owner {
+                        stack_id: request.echo.stack_id.clone(),
+                        logical_resource_id: request.echo.logical_resource_id.clone(),
+                    };
+                    let ctx = OpContext { clients: &deps.clients, scope: &scope, settings: &deps.settings, owner: &owner };
+                    let give_up_at = deadline.map(|d| give_up_before(d, deps.settings.deadline_margin));
+                    resources::answer(&request, &ctx, give_up_at).await
                 }
-            }
-            .instrument(span)
-            .await;
+            };
             (request.echo, answer)
         }
     };
@@ -122,15 +124,31 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
     };
     let delivered = match sender::send(&deps.http, &url, &body, policy).await {
         Ok(attempts) => {
-            tracing::info!(status = answer.status(), reason, attempts, request_id = %echo.request_id, "answered CloudFormation");
+            tracing::info!(status = answer.status(), reason, attempts, "answered CloudFormation");
             true
         }
         Err(e) => {
-            tracing::error!(status = answer.status(), reason, error = %e, request_id = %echo.request_id, "could not deliver the answer to CloudFormation");
+            tracing::error!(status = answer.status(), reason, error = %e, "could not deliver the answer to CloudFormation");
             false
         }
     };
     json!({ "Status": answer.status(), "Delivered": delivered })
+}
+
+/// The account in `arn:PARTITION:cloudformation:REGION:ACCOUNT:stack/NAME/ID`.
+fn stack_account(stack_id: &str) -> Option<&str> {
+    let mut parts = stack_id.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_), Some("cloudformation"), Some(_), Some(account)) => Some(account),
+        _ => None,
+    }
+}
+
+/// When to stop the operation: `margin` before the deadline, but never more than a third of the
+/// time left, so a function with a short Timeout still gets to work (and still answers).
+fn give_up_before(deadline: Instant, margin: Duration) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    deadline.checked_sub(margin.min(left / 3)).unwrap_or_else(Instant::now)
 }
 
 fn failed(echo: &Echo, reason: String) -> Answer {
@@ -147,4 +165,32 @@ fn lambda_deadline(context: &Context) -> Option<Instant> {
     let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);
     let remaining = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
     Some(Instant::now() + remaining)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_margin_never_takes_more_than_a_third_of_the_time_left() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(60);
+        let give_up = give_up_before(deadline, Duration::from_secs(10));
+        assert!(give_up <= deadline - Duration::from_secs(10) && give_up > now + Duration::from_secs(49));
+        // A 3-second Timeout: the operation gets about two seconds, not none.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let give_up = give_up_before(deadline, Duration::from_secs(10));
+        let budget = give_up.saturating_duration_since(Instant::now());
+        assert!(budget > Duration::from_millis(1900) && budget <= Duration::from_secs(2), "{budget:?}");
+    }
+
+    #[test]
+    fn the_stack_account_is_read_from_the_stack_id() {
+        assert_eq!(stack_account("arn:aws:cloudformation:us-east-1:123456789012:stack/s/guid"), Some("123456789012"));
+        assert_eq!(
+            stack_account("arn:aws-cn:cloudformation:cn-north-1:210987654321:stack/s/guid"),
+            Some("210987654321")
+        );
+        assert_eq!(stack_account("not-an-arn"), None);
+    }
 }

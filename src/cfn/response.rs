@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::Value;
+
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
 };
@@ -55,7 +57,12 @@ pub fn body(echo: &Echo, answer: &Answer) -> Vec<u8> {
     };
     let mut serialise = |reason: Option<String>| {
         response.reason = reason;
-        serde_json::to_vec(&response).unwrap_or_default()
+        // A SUCCESS carries no Reason at all rather than `"Reason": null`.
+        let mut value = serde_json::to_value(&response).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut().filter(|f| f.get("Reason").is_some_and(Value::is_null)) {
+            fields.remove("Reason");
+        }
+        serde_json::to_vec(&value).unwrap_or_default()
     };
     let whole = serialise(reason.map(str::to_string));
     let Some(reason) = reason.filter(|_| whole.len() > MAX_BODY_BYTES) else {
@@ -91,7 +98,6 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
     fn echo() -> Echo {
         Echo {
@@ -117,6 +123,7 @@ mod tests {
         assert_eq!(v["LogicalResourceId"], "Provider");
         assert_eq!(v["NoEcho"], false);
         assert_eq!(v["Data"]["Arn"], "arn:x");
+        assert!(v.get("Reason").is_none(), "no null Reason: {v}");
     }
 
     #[test]

@@ -18,7 +18,10 @@ use crate::cfn::request::{Request, RequestKind};
 use crate::cfn::response::Answer;
 use crate::settings::Settings;
 
+mod iam;
+mod lenient;
 pub mod saml_provider;
+pub mod saml_role;
 pub mod tags;
 
 pub use tags::Owner;
@@ -100,8 +103,9 @@ pub async fn answer(request: &Request, ctx: &OpContext<'_>, give_up_at: Option<I
         other => Answer::Failed {
             physical_resource_id: fallback_id(request),
             reason: format!(
-                "unknown ResourceType {other:?}: this function serves {}; fix the resource's Type in the template",
-                saml_provider::SamlProvider::RESOURCE_TYPE
+                "unknown ResourceType {other:?}: this function serves {} and {}; fix the resource's Type in the template",
+                saml_provider::SamlProvider::RESOURCE_TYPE,
+                saml_role::SamlRole::RESOURCE_TYPE
             ),
         },
     }
@@ -120,12 +124,19 @@ fn fallback_id(request: &Request) -> String {
 async fn run<R: CustomResource>(request: &Request, ctx: &OpContext<'_>, give_up_at: Option<Instant>) -> Answer {
     let unchanged_id = fallback_id(request);
     let parse = || -> Result<R::Properties, ResourceError> {
-        let props: R::Properties = serde_json::from_value(Value::Object(request.properties.clone())).map_err(|e| {
-            ResourceError::Invalid(format!(
-                "invalid properties for {}: {e}; fix the resource's Properties in the template",
-                R::RESOURCE_TYPE
-            ))
-        })?;
+        // serde_path_to_error names the offending property (`Tags[2]`, `MaxSessionDuration`).
+        let props: R::Properties = serde_path_to_error::deserialize(Value::Object(request.properties.clone()))
+            .map_err(|e| {
+                let at = match e.path().to_string() {
+                    path if path == "." => String::new(),
+                    path => format!("{path}: "),
+                };
+                ResourceError::Invalid(format!(
+                    "invalid properties for {}: {at}{}; fix the resource's Properties in the template",
+                    R::RESOURCE_TYPE,
+                    e.inner()
+                ))
+            })?;
         R::validate(&props, ctx)?;
         Ok(props)
     };
@@ -157,5 +168,123 @@ async fn run<R: CustomResource>(request: &Request, ctx: &OpContext<'_>, give_up_
             reason: error.to_string(),
         },
         Err(interrupted) => Answer::Failed { physical_resource_id: interrupted_id, reason: interrupted.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfn::request::Echo;
+    use serde::Deserialize;
+
+    /// A resource type whose operations panic or hang: stands in for a bug in a real one.
+    struct Faulty;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct FaultyProps {
+        #[serde(rename = "Mode")]
+        mode: String,
+    }
+
+    impl CustomResource for Faulty {
+        const RESOURCE_TYPE: &'static str = "Custom::Faulty";
+        type Properties = FaultyProps;
+        fn validate(_: &FaultyProps, _: &OpContext<'_>) -> Result<(), ResourceError> {
+            Ok(())
+        }
+        fn planned_physical_id(_: &FaultyProps, _: &OpContext<'_>) -> String {
+            "planned-id".into()
+        }
+        async fn create(props: FaultyProps, _: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+            match props.mode.as_str() {
+                "panic" => panic!("index out of bounds"),
+                _ => std::future::pending().await,
+            }
+        }
+        async fn update(
+            _: &str,
+            _: FaultyProps,
+            _: &Map<String, Value>,
+            _: &OpContext<'_>,
+        ) -> Result<Outcome, ResourceError> {
+            panic!("update bug")
+        }
+        async fn delete(_: &str, _: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+            Err(ResourceError::Aws("throttled".into()))
+        }
+    }
+
+    fn request(kind: RequestKind, mode: &str) -> Request {
+        Request {
+            kind,
+            echo: Echo {
+                stack_id: "s".into(),
+                request_id: "r1".into(),
+                logical_resource_id: "L".into(),
+                physical_resource_id: None,
+            },
+            resource_type: Faulty::RESOURCE_TYPE.into(),
+            properties: serde_json::json!({"Mode": mode}).as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    async fn run_faulty(request: Request, give_up_at: Option<Instant>) -> Answer {
+        let config = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
+        let clients = AwsClients::new(&config, false);
+        let scope = AccountScope { partition: "aws".into(), account_id: "123456789012".into() };
+        let settings = Settings::default();
+        let owner = Owner { stack_id: "s".into(), logical_resource_id: "L".into() };
+        let ctx = OpContext { clients: &clients, scope: &scope, settings: &settings, owner: &owner };
+        run::<Faulty>(&request, &ctx, give_up_at).await
+    }
+
+    #[tokio::test]
+    async fn a_panicking_create_is_answered_failed_with_the_planned_id() {
+        let answer = run_faulty(request(RequestKind::Create, "panic"), None).await;
+        match answer {
+            Answer::Failed { physical_resource_id, reason } => {
+                assert_eq!(physical_resource_id, "planned-id", "so the rollback Delete can clean up");
+                assert!(reason.contains("panicked") && reason.contains("index out of bounds"), "{reason}");
+            }
+            other => panic!("expected FAILED, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_update_keeps_the_existing_physical_id() {
+        let kind = RequestKind::Update { physical_resource_id: "existing".into(), old_properties: Map::new() };
+        let answer = run_faulty(request(kind, "panic"), None).await;
+        assert!(
+            matches!(answer, Answer::Failed { ref physical_resource_id, .. } if physical_resource_id == "existing"),
+            "{answer:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_create_is_stopped_at_the_deadline() {
+        let give_up_at = Instant::now() + std::time::Duration::from_millis(30);
+        let answer = run_faulty(request(RequestKind::Create, "hang"), Some(give_up_at)).await;
+        assert!(matches!(answer, Answer::Failed { ref reason, .. } if reason.contains("deadline")), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn bad_properties_on_create_answer_with_the_nothing_created_id() {
+        let mut req = request(RequestKind::Create, "panic");
+        req.properties.insert("Extra".into(), Value::Bool(true));
+        let answer = run_faulty(req, None).await;
+        match answer {
+            Answer::Failed { physical_resource_id, reason } => {
+                assert_eq!(physical_resource_id, format!("{NOTHING_CREATED_PREFIX}r1"));
+                assert!(reason.contains("unknown field `Extra`") && reason.contains("Custom::Faulty"), "{reason}");
+            }
+            other => panic!("expected FAILED, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_delete_is_failed_with_its_own_id() {
+        let answer = run_faulty(request(RequestKind::Delete { physical_resource_id: "p".into() }, "x"), None).await;
+        assert_eq!(answer, Answer::Failed { physical_resource_id: "p".into(), reason: "throttled".into() });
     }
 }

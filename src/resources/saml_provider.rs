@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
 use crate::metadata::source::MetadataSource;
@@ -96,7 +97,7 @@ impl CustomResource for SamlProvider {
         let arn = physical_resource_id;
         let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
             Ok(current) => current,
-            Err(err) if err.code() == Some("NoSuchEntity") => {
+            Err(err) if is_no_such_entity(&err) => {
                 tracing::warn!(arn, "the provider no longer exists in IAM; creating it again");
                 return create_provider(&props, &metadata, ctx).await;
             }
@@ -118,7 +119,7 @@ impl CustomResource for SamlProvider {
         let arn = physical_resource_id;
         let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
             Ok(current) => current,
-            Err(err) if err.code() == Some("NoSuchEntity") => {
+            Err(err) if is_no_such_entity(&err) => {
                 tracing::info!(arn, "the provider is already gone");
                 return Ok(done);
             }
@@ -130,7 +131,7 @@ impl CustomResource for SamlProvider {
         }
         match ctx.clients.iam.delete_saml_provider().saml_provider_arn(arn).send().await {
             Ok(_) => tracing::info!(arn, "deleted the provider"),
-            Err(err) if err.code() == Some("NoSuchEntity") => tracing::info!(arn, "the provider is already gone"),
+            Err(err) if is_no_such_entity(&err) => tracing::info!(arn, "the provider is already gone"),
             Err(err) => return Err(iam_error("DeleteSAMLProvider", arn, &err)),
         }
         Ok(done)
@@ -284,44 +285,6 @@ fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetada
         data.insert("SigningCertificateNotAfter".to_string(), format_timestamp(not_after));
     }
     Outcome { physical_resource_id: arn.to_string(), data }
-}
-
-fn tag_map(tags: &[aws_sdk_iam::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
-}
-
-fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("Tags: {e}")))
-        })
-        .collect()
-}
-
-/// A failed IAM call as a Reason that says what to do about it.
-fn iam_error<E, R>(operation: &str, arn: &str, err: &SdkError<E, R>) -> ResourceError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let detail = crate::aws::describe_error(err);
-    ResourceError::Aws(match err.code() {
-        Some("LimitExceeded") => format!(
-            "IAM {operation} for {arn} failed: the account has reached IAM's quota of 100 SAML providers ({detail}); delete providers that are no longer used, then retry"
-        ),
-        Some("AccessDenied" | "AccessDeniedException") => format!(
-            "IAM {operation} for {arn} failed: the function's execution role may not call iam:{operation} on this provider ({detail}); grant it in the role's policy"
-        ),
-        Some("ConcurrentModification") => {
-            format!("IAM {operation} for {arn} failed: another change to the provider was in progress ({detail}); retry the stack operation")
-        }
-        Some("InvalidInput") => format!("IAM {operation} for {arn} refused the request ({detail}); check Name and the metadata document"),
-        _ => format!("IAM {operation} for {arn} failed after retries: {detail}"),
-    })
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ pub const INSPECTOR_KEY: &str = "test-inspector";
 pub const METADATA_BUCKET: &str = "org-idp-metadata";
 pub const RESPONSE_BUCKET: &str = "cfn-custom-resource-responses";
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:samlfed";
-pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/5a1e0c70-0000-4000-8000-000000000001";
+pub const STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/5a1e0c70-0000-4000-8000-000000000001";
 
 static REQUESTS: AtomicU64 = AtomicU64::new(1);
 
@@ -42,23 +43,28 @@ pub fn fast_settings(endpoint: &str) -> Settings {
         response_backoff: Duration::from_millis(20),
         response_timeout: Duration::from_secs(2),
         metadata_timeout: Duration::from_secs(5),
+        consistency_backoff: Duration::from_millis(50),
         endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
     }
+}
+
+/// SDK clients for `endpoint`, signing with access key `key`, with the Lambda's retry rules.
+pub async fn clients_for(endpoint: &str, key: &str) -> AwsClients {
+    let config = samlfed::aws::loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, "test-secret", None, None, "tests"))
+        .load()
+        .await;
+    AwsClients::new(&config, true)
 }
 
 impl Harness {
     /// A fresh emulator with the metadata bucket (versioned) and the response bucket.
     pub async fn start() -> Harness {
         let emulator = Emulator::start();
-        let config = |key: &str| {
-            samlfed::aws::loader()
-                .endpoint_url(emulator.endpoint())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new(key, "test-secret", None, None, "tests"))
-                .load()
-        };
-        let clients = AwsClients::new(&config(FUNCTION_KEY).await, true);
-        let inspector = AwsClients::new(&config(INSPECTOR_KEY).await, true);
+        let clients = clients_for(&emulator.endpoint(), FUNCTION_KEY).await;
+        let inspector = clients_for(&emulator.endpoint(), INSPECTOR_KEY).await;
         let deps = Deps {
             clients,
             http: http_client().expect("http client"),
@@ -200,7 +206,10 @@ impl Harness {
     }
 
     /// The provider's document and tags, or `None` when it does not exist.
-    pub async fn provider(&self, name: &str) -> Option<aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput> {
+    pub async fn provider(
+        &self,
+        name: &str,
+    ) -> Option<aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput> {
         self.iam.get_saml_provider().saml_provider_arn(Self::provider_arn(name)).send().await.ok()
     }
 

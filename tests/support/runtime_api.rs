@@ -56,7 +56,8 @@ impl RuntimeApi {
         self.next_id += 1;
         let deadline = (SystemTime::now() + remaining).duration_since(UNIX_EPOCH).expect("epoch").as_millis() as u64;
         self.events.send((id.clone(), event.clone(), deadline)).expect("queue event");
-        let (got, outcome) = self.outcomes.recv_timeout(remaining + Duration::from_secs(10)).expect("the function answered");
+        let (got, outcome) =
+            self.outcomes.recv_timeout(remaining + Duration::from_secs(10)).expect("the function answered");
         assert_eq!(got, id, "outcomes arrive in order");
         outcome
     }
@@ -118,7 +119,11 @@ fn serve(stream: TcpStream, shared: &Shared) {
             let _ = shared.outcomes.lock().expect("lock").send((id.to_string(), outcome));
             accepted()
         } else if path == "/2018-06-01/runtime/init/error" {
-            let _ = shared.outcomes.lock().expect("lock").send(("init".into(), Outcome::Error(String::from_utf8_lossy(&body).into())));
+            let _ = shared
+                .outcomes
+                .lock()
+                .expect("lock")
+                .send(("init".into(), Outcome::Error(String::from_utf8_lossy(&body).into())));
             accepted()
         } else {
             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()

@@ -1,0 +1,624 @@
+//! `Custom::SAMLRole`: an IAM role that trusts a SAML provider — and the exact attribute value IAM
+//! Identity Center's "External AWS Account" application needs to sign people into it.
+//!
+//! AWS calls per operation:
+//! - Create: CreateRole (trust policy, description, session length, boundary and tags in one
+//!   call), one AttachRolePolicy per managed policy, one PutRolePolicy per inline policy.
+//! - Update, same RoleName and Path: GetRole and ListAttachedRolePolicies / ListRolePolicies, then
+//!   only the calls for what differs (UpdateAssumeRolePolicy, UpdateRole, Put/Delete boundary,
+//!   Attach/Detach, Put/DeleteRolePolicy, Tag/UntagRole). Never delete + re-create.
+//! - Update, new RoleName or Path: a Create; CloudFormation's cleanup Delete removes the old role.
+//! - Delete: GetRole (ownership), then detach and delete what the role carries, then DeleteRole.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::Role;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
+use super::lenient;
+use super::tags::{self, Tag};
+use super::{CustomResource, OpContext, Outcome, ResourceError};
+
+/// The `Custom::SAMLRole` resource type.
+pub struct SamlRole;
+
+/// An inline policy as written in the template.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct InlinePolicy {
+    pub policy_name: String,
+    /// A JSON object, or a string holding one (both are common in templates).
+    pub policy_document: Value,
+}
+
+/// The properties of a `Custom::SAMLRole`, as in DESIGN.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Properties {
+    pub role_name: String,
+    pub provider_arn: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub managed_policy_arns: Vec<String>,
+    #[serde(default)]
+    pub policies: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default, deserialize_with = "lenient::optional_u32")]
+    pub max_session_duration: Option<u32>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+}
+
+/// IAM's default and bounds for MaxSessionDuration, in seconds.
+const DEFAULT_SESSION: u32 = 3600;
+const SESSION_RANGE: std::ops::RangeInclusive<u32> = 3600..=43200;
+/// Attempts for a call IAM may refuse while a just-created provider propagates.
+const CONSISTENCY_ATTEMPTS: u32 = 5;
+
+/// The role's trust policy: federation from `provider_arn` with `sts:AssumeRoleWithSAML`, only for
+/// assertions addressed to one of `audiences`. The CLI's `render` prints exactly this.
+pub fn trust_policy(provider_arn: &str, audiences: &[String]) -> Value {
+    let audience = match audiences {
+        [one] => json!(one),
+        many => json!(many),
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithSAML",
+            "Condition": {"StringEquals": {"SAML:aud": audience}}
+        }]
+    })
+}
+
+/// The value of IAM Identity Center's `https://aws.amazon.com/SAML/Attributes/Role` attribute
+/// mapping for this role: `<provider ARN>,<role ARN>`.
+pub fn identity_center_role_attribute(provider_arn: &str, role_arn: &str) -> String {
+    format!("{provider_arn},{role_arn}")
+}
+
+/// The properties with defaults applied and policy documents parsed: what the role should be.
+#[derive(Debug, Clone, PartialEq)]
+struct Wanted {
+    name: String,
+    path: String,
+    trust_policy: Value,
+    description: String,
+    max_session_duration: u32,
+    permissions_boundary: Option<String>,
+    managed_policy_arns: BTreeSet<String>,
+    inline_policies: BTreeMap<String, Value>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Wanted {
+    fn from(props: &Properties, ctx: &OpContext<'_>) -> Result<Wanted, ResourceError> {
+        let invalid = |message: String| Err(ResourceError::Invalid(message));
+        let name = &props.role_name;
+        if !(1..=64).contains(&name.len())
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+        {
+            return invalid(format!("RoleName {name:?} is not a valid role name: IAM allows 1 to 64 characters from letters, digits and _ + = , . @ -"));
+        }
+        let path = props.path.clone().unwrap_or_else(|| "/".to_string());
+        if !(1..=512).contains(&path.len())
+            || !path.starts_with('/')
+            || !path.ends_with('/')
+            || path.contains("//")
+            || !path.bytes().all(|b| (0x21..=0x7e).contains(&b))
+        {
+            return invalid(format!("Path {path:?} is not a valid IAM path: it must begin and end with / (e.g. / or /sso/), up to 512 printable ASCII characters without spaces"));
+        }
+        if ctx.scope.saml_provider_name(&props.provider_arn).is_none() {
+            return invalid(format!(
+                "ProviderArn {:?} is not a SAML provider ARN of this account ({}); use the provider's ARN, e.g. !Ref of its Custom::SAMLProvider",
+                props.provider_arn,
+                ctx.scope.saml_provider_arn("NAME")
+            ));
+        }
+        let description = props.description.clone().unwrap_or_default();
+        if description.chars().count() > 1000 {
+            return invalid(format!(
+                "Description has {} characters; IAM allows at most 1000",
+                description.chars().count()
+            ));
+        }
+        let max_session_duration = props.max_session_duration.unwrap_or(DEFAULT_SESSION);
+        if !SESSION_RANGE.contains(&max_session_duration) {
+            return invalid(format!(
+                "MaxSessionDuration {max_session_duration} is out of range: give 3600 to 43200 seconds (1 to 12 hours)"
+            ));
+        }
+        for arn in props.managed_policy_arns.iter().chain(props.permissions_boundary.iter()) {
+            if !ctx.scope.is_policy_arn(arn) {
+                let property = if Some(arn) == props.permissions_boundary.as_ref() {
+                    "PermissionsBoundary"
+                } else {
+                    "ManagedPolicyArns"
+                };
+                return invalid(format!(
+                    "{property}: {arn:?} is not a managed policy ARN in partition {} (arn:{}:iam::aws:policy/NAME or arn:{}:iam::ACCOUNT:policy/NAME)",
+                    ctx.scope.partition, ctx.scope.partition, ctx.scope.partition
+                ));
+            }
+        }
+        let managed_policy_arns: BTreeSet<String> = props.managed_policy_arns.iter().cloned().collect();
+        if managed_policy_arns.len() != props.managed_policy_arns.len() {
+            return invalid("ManagedPolicyArns: a policy ARN appears twice; list each once".to_string());
+        }
+        let mut inline_policies = BTreeMap::new();
+        for policy in &props.policies {
+            let policy_name = &policy.policy_name;
+            if !(1..=128).contains(&policy_name.len())
+                || !policy_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+            {
+                return invalid(format!("Policies: PolicyName {policy_name:?} is not valid: IAM allows 1 to 128 characters from letters, digits and _ + = , . @ -"));
+            }
+            let document = match &policy.policy_document {
+                Value::Object(_) => policy.policy_document.clone(),
+                Value::String(text) => match serde_json::from_str::<Value>(text) {
+                    Ok(parsed @ Value::Object(_)) => parsed,
+                    _ => return invalid(format!("Policies: the PolicyDocument of {policy_name:?} is a string that is not a JSON object; give the policy as a JSON object")),
+                },
+                _ => return invalid(format!("Policies: the PolicyDocument of {policy_name:?} is not a JSON object; give the policy as a JSON object")),
+            };
+            if inline_policies.insert(policy_name.clone(), document).is_some() {
+                return invalid(format!(
+                    "Policies: PolicyName {policy_name:?} appears twice; give each inline policy a unique name"
+                ));
+            }
+        }
+        let audiences = if props.audiences.is_empty() {
+            vec![ctx.scope.signin_saml_audience().to_string()]
+        } else {
+            props.audiences.clone()
+        };
+        if audiences.iter().any(|a| a.trim().is_empty()) {
+            return invalid(
+                "Audiences: an audience is empty; list SAML audience URLs such as https://signin.aws.amazon.com/saml"
+                    .to_string(),
+            );
+        }
+        Ok(Wanted {
+            name: name.clone(),
+            path,
+            trust_policy: trust_policy(&props.provider_arn, &audiences),
+            description,
+            max_session_duration,
+            permissions_boundary: props.permissions_boundary.clone(),
+            managed_policy_arns,
+            inline_policies,
+            tags: tags::validate_user_tags(&props.tags)?,
+        })
+    }
+
+    fn arn(&self, ctx: &OpContext<'_>) -> String {
+        ctx.scope.role_arn(&self.path, &self.name)
+    }
+}
+
+impl CustomResource for SamlRole {
+    const RESOURCE_TYPE: &'static str = "Custom::SAMLRole";
+    type Properties = Properties;
+
+    fn validate(props: &Properties, ctx: &OpContext<'_>) -> Result<(), ResourceError> {
+        Wanted::from(props, ctx).map(|_| ())
+    }
+
+    fn planned_physical_id(props: &Properties, ctx: &OpContext<'_>) -> String {
+        ctx.scope.role_arn(props.path.as_deref().unwrap_or("/"), &props.role_name)
+    }
+
+    async fn create(props: Properties, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+        create_role(&props, &Wanted::from(&props, ctx)?, ctx).await
+    }
+
+    async fn update(
+        physical_resource_id: &str,
+        props: Properties,
+        old: &Map<String, Value>,
+        ctx: &OpContext<'_>,
+    ) -> Result<Outcome, ResourceError> {
+        let wanted = Wanted::from(&props, ctx)?;
+        if wanted.arn(ctx) != physical_resource_id {
+            // A new RoleName or Path is a replacement: CloudFormation's cleanup Delete removes the old role.
+            return create_role(&props, &wanted, ctx).await;
+        }
+        let role = match get_role(&wanted.name, ctx).await? {
+            Some(role) => role,
+            None => {
+                tracing::warn!(role = %wanted.name, "the role no longer exists in IAM; creating it again");
+                return create_role(&props, &wanted, ctx).await;
+            }
+        };
+        // What the previous properties set; unreadable old properties only mean less is removed.
+        let previous = serde_json::from_value::<Properties>(Value::Object(old.clone()))
+            .ok()
+            .and_then(|old| Wanted::from(&old, ctx).ok());
+        converge(&props, &wanted, &role, previous.as_ref(), ctx).await
+    }
+
+    async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+        let done = Outcome { physical_resource_id: physical_resource_id.to_string(), data: BTreeMap::new() };
+        let Some(name) = ctx.scope.role_name(physical_resource_id) else {
+            tracing::info!(
+                physical_resource_id,
+                "not a role ARN of this account: nothing was created, nothing to delete"
+            );
+            return Ok(done);
+        };
+        let Some(role) = get_role(name, ctx).await? else {
+            tracing::info!(role = name, "the role is already gone");
+            return Ok(done);
+        };
+        if role.arn() != physical_resource_id || !ctx.owner.owns(&tag_map(role.tags())) {
+            tracing::warn!(role = name, "the role was not created by this stack and logical resource (ownership tags or path differ); left untouched");
+            return Ok(done);
+        }
+        let iam = &ctx.clients.iam;
+        for arn in attached_policies(name, ctx).await? {
+            match iam.detach_role_policy().role_name(name).policy_arn(&arn).send().await {
+                Ok(_) => {}
+                Err(err) if is_no_such_entity(&err) => {}
+                Err(err) => return Err(iam_error("DetachRolePolicy", name, &err)),
+            }
+        }
+        for policy_name in inline_policy_names(name, ctx).await? {
+            match iam.delete_role_policy().role_name(name).policy_name(&policy_name).send().await {
+                Ok(_) => {}
+                Err(err) if is_no_such_entity(&err) => {}
+                Err(err) => return Err(iam_error("DeleteRolePolicy", name, &err)),
+            }
+        }
+        match iam.delete_role().role_name(name).send().await {
+            Ok(_) => tracing::info!(role = name, "deleted the role"),
+            Err(err) if is_no_such_entity(&err) => tracing::info!(role = name, "the role is already gone"),
+            Err(err) if err.code() == Some("DeleteConflict") => {
+                return Err(ResourceError::Aws(format!(
+                    "IAM DeleteRole for {name} failed: something outside this stack still uses the role ({}); remove it from its instance profiles, then retry the delete",
+                    crate::aws::describe_error(&err)
+                )))
+            }
+            Err(err) => return Err(iam_error("DeleteRole", name, &err)),
+        }
+        Ok(done)
+    }
+}
+
+/// Creates the role with everything it carries; a role of that name that is ours (a replayed
+/// Create) is brought to `wanted` instead, one that is not is refused.
+async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
+    let iam = &ctx.clients.iam;
+    let mut all_tags = wanted.tags.clone();
+    all_tags.extend(ctx.owner.tags());
+    let trust = wanted.trust_policy.to_string();
+    let created = with_consistency_retry(ctx, || {
+        iam.create_role()
+            .role_name(&wanted.name)
+            .path(&wanted.path)
+            .assume_role_policy_document(&trust)
+            .description(&wanted.description)
+            .max_session_duration(wanted.max_session_duration as i32)
+            .set_permissions_boundary(wanted.permissions_boundary.clone())
+            .set_tags(Some(iam_tags(&all_tags).unwrap_or_default()))
+            .send()
+    })
+    .await;
+    let role = match created {
+        Ok(output) => match output.role {
+            Some(role) => role,
+            None => return Err(ResourceError::Aws(format!("IAM CreateRole for {} returned no role", wanted.name))),
+        },
+        Err(err) if err.code() == Some("EntityAlreadyExists") => {
+            let Some(role) = get_role(&wanted.name, ctx).await? else {
+                return Err(iam_error("CreateRole", &wanted.name, &err));
+            };
+            if role.arn() != wanted.arn(ctx) || !ctx.owner.owns(&tag_map(role.tags())) {
+                return Err(ResourceError::Foreign(format!(
+                    "RoleName: a role named {:?} already exists in this account ({}) and was not created by this stack; it was left untouched. Choose another RoleName, or delete the existing role",
+                    wanted.name,
+                    role.arn()
+                )));
+            }
+            tracing::info!(role = %wanted.name, "the role exists and is ours (a retried Create): converging");
+            return converge(props, wanted, &role, None, ctx).await;
+        }
+        Err(err) => return Err(role_error("CreateRole", wanted, props, &err)),
+    };
+    tracing::info!(role = %wanted.name, "created the role");
+    for arn in &wanted.managed_policy_arns {
+        iam.attach_role_policy()
+            .role_name(&wanted.name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| role_error("AttachRolePolicy", wanted, props, &err))?;
+    }
+    for (policy_name, document) in &wanted.inline_policies {
+        put_inline_policy(wanted, props, policy_name, document, ctx).await?;
+    }
+    Ok(outcome(props, &role))
+}
+
+/// Brings an existing role of ours to `wanted`, changing only what differs. `previous` is what
+/// the last properties set: only those managed policies, inline policies, tags and boundary are
+/// ever removed, so what others added to the role stays.
+async fn converge(
+    props: &Properties,
+    wanted: &Wanted,
+    role: &Role,
+    previous: Option<&Wanted>,
+    ctx: &OpContext<'_>,
+) -> Result<Outcome, ResourceError> {
+    let iam = &ctx.clients.iam;
+    let name = wanted.name.as_str();
+    let current_tags = tag_map(role.tags());
+    if !ctx.owner.owns(&current_tags) {
+        return Err(ResourceError::Foreign(format!(
+            "the role {} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new RoleName",
+            role.arn()
+        )));
+    }
+    let current_trust = role
+        .assume_role_policy_document()
+        .map(|d| percent_encoding::percent_decode_str(d).decode_utf8_lossy().to_string())
+        .and_then(|d| serde_json::from_str::<Value>(&d).ok());
+    if current_trust.as_ref() != Some(&wanted.trust_policy) {
+        let trust = wanted.trust_policy.to_string();
+        with_consistency_retry(ctx, || iam.update_assume_role_policy().role_name(name).policy_document(&trust).send())
+            .await
+            .map_err(|err| role_error("UpdateAssumeRolePolicy", wanted, props, &err))?;
+    }
+    if role.description().unwrap_or_default() != wanted.description
+        || role.max_session_duration() != Some(wanted.max_session_duration as i32)
+    {
+        // Both fields always: IAM resets an omitted MaxSessionDuration to 3600.
+        iam.update_role()
+            .role_name(name)
+            .description(&wanted.description)
+            .max_session_duration(wanted.max_session_duration as i32)
+            .send()
+            .await
+            .map_err(|err| role_error("UpdateRole", wanted, props, &err))?;
+    }
+    let current_boundary = role.permissions_boundary().and_then(|b| b.permissions_boundary_arn());
+    match (&wanted.permissions_boundary, current_boundary) {
+        (Some(boundary), current) if current != Some(boundary.as_str()) => {
+            iam.put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(boundary)
+                .send()
+                .await
+                .map_err(|err| role_error("PutRolePermissionsBoundary", wanted, props, &err))?;
+        }
+        (None, Some(current)) if previous.and_then(|p| p.permissions_boundary.as_deref()) == Some(current) => {
+            iam.delete_role_permissions_boundary()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|err| role_error("DeleteRolePermissionsBoundary", wanted, props, &err))?;
+        }
+        _ => {}
+    }
+    let attached: BTreeSet<String> = attached_policies(name, ctx).await?.into_iter().collect();
+    for arn in wanted.managed_policy_arns.difference(&attached) {
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| role_error("AttachRolePolicy", wanted, props, &err))?;
+    }
+    let previously_managed = previous.map(|p| p.managed_policy_arns.clone()).unwrap_or_default();
+    for arn in previously_managed.difference(&wanted.managed_policy_arns).filter(|arn| attached.contains(*arn)) {
+        iam.detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| role_error("DetachRolePolicy", wanted, props, &err))?;
+    }
+    let present: BTreeSet<String> = inline_policy_names(name, ctx).await?.into_iter().collect();
+    let previous_inline = previous.map(|p| p.inline_policies.clone()).unwrap_or_default();
+    for (policy_name, document) in &wanted.inline_policies {
+        if !present.contains(policy_name) || previous_inline.get(policy_name) != Some(document) {
+            put_inline_policy(wanted, props, policy_name, document, ctx).await?;
+        }
+    }
+    for policy_name in
+        previous_inline.keys().filter(|n| !wanted.inline_policies.contains_key(*n) && present.contains(*n))
+    {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|err| role_error("DeleteRolePolicy", wanted, props, &err))?;
+    }
+    let mut wanted_tags = wanted.tags.clone();
+    wanted_tags.extend(ctx.owner.tags());
+    let previous_tags = previous.map(|p| p.tags.clone()).unwrap_or_default();
+    let (set, remove) = tags::diff(&current_tags, &wanted_tags, &previous_tags);
+    if !set.is_empty() {
+        iam.tag_role()
+            .role_name(name)
+            .set_tags(Some(iam_tags(&set)?))
+            .send()
+            .await
+            .map_err(|err| role_error("TagRole", wanted, props, &err))?;
+    }
+    if !remove.is_empty() {
+        iam.untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|err| role_error("UntagRole", wanted, props, &err))?;
+    }
+    Ok(outcome(props, role))
+}
+
+async fn put_inline_policy(
+    wanted: &Wanted,
+    props: &Properties,
+    policy_name: &str,
+    document: &Value,
+    ctx: &OpContext<'_>,
+) -> Result<(), ResourceError> {
+    ctx.clients
+        .iam
+        .put_role_policy()
+        .role_name(&wanted.name)
+        .policy_name(policy_name)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|err| match err.code() {
+            Some("MalformedPolicyDocument") => ResourceError::Invalid(format!(
+                "Policies: IAM refused the PolicyDocument of {policy_name:?} ({}); fix the policy",
+                crate::aws::describe_error(&err)
+            )),
+            _ => role_error("PutRolePolicy", wanted, props, &err),
+        })
+}
+
+async fn get_role(name: &str, ctx: &OpContext<'_>) -> Result<Option<Role>, ResourceError> {
+    match ctx.clients.iam.get_role().role_name(name).send().await {
+        Ok(output) => Ok(output.role),
+        Err(err) if is_no_such_entity(&err) => Ok(None),
+        Err(err) => Err(iam_error("GetRole", name, &err)),
+    }
+}
+
+/// Managed policies attached to the role (IAM allows at most 20, one page of 100 holds them).
+async fn attached_policies(name: &str, ctx: &OpContext<'_>) -> Result<Vec<String>, ResourceError> {
+    let output = ctx
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .max_items(100)
+        .send()
+        .await
+        .map_err(|err| iam_error("ListAttachedRolePolicies", name, &err))?;
+    Ok(output.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect())
+}
+
+/// Inline policy names of the role, all pages (bounded: IAM caps inline policy size per role).
+async fn inline_policy_names(name: &str, ctx: &OpContext<'_>) -> Result<Vec<String>, ResourceError> {
+    let mut names = Vec::new();
+    let mut marker = None;
+    for _ in 0..100 {
+        let output = ctx
+            .clients
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .max_items(100)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|err| iam_error("ListRolePolicies", name, &err))?;
+        names.extend(output.policy_names().iter().cloned());
+        marker = output.marker().map(str::to_string).filter(|_| output.is_truncated());
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(names)
+}
+
+/// Runs `call` again while IAM answers MalformedPolicyDocument, which is how it refuses a trust
+/// policy naming a provider it has not finished creating. Bounded: [`CONSISTENCY_ATTEMPTS`]
+/// attempts with doubling backoff (and the Lambda deadline above it all).
+async fn with_consistency_retry<T, E, R, F, Fut>(ctx: &OpContext<'_>, call: F) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+{
+    let mut backoff = ctx.settings.consistency_backoff;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(err) if err.code() == Some("MalformedPolicyDocument") && attempt < CONSISTENCY_ATTEMPTS => {
+                tracing::warn!(attempt, backoff_ms = backoff.as_millis() as u64, "IAM refused the trust policy (MalformedPolicyDocument); the provider may still be propagating, retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2).min(Duration::from_secs(8));
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A failed role call as a Reason; a trust policy refused after all retries names ProviderArn.
+fn role_error<E, R>(operation: &str, wanted: &Wanted, props: &Properties, err: &SdkError<E, R>) -> ResourceError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if err.code() == Some("MalformedPolicyDocument") && matches!(operation, "CreateRole" | "UpdateAssumeRolePolicy") {
+        return ResourceError::Aws(format!(
+            "IAM {operation} for role {} refused the trust policy after {CONSISTENCY_ATTEMPTS} attempts ({}); check that ProviderArn {} exists in this account",
+            wanted.name,
+            crate::aws::describe_error(err),
+            props.provider_arn
+        ));
+    }
+    iam_error(operation, &format!("role {}", wanted.name), err)
+}
+
+fn outcome(props: &Properties, role: &Role) -> Outcome {
+    let arn = role.arn().to_string();
+    let data = BTreeMap::from([
+        ("Arn".to_string(), arn.clone()),
+        ("RoleName".to_string(), role.role_name().to_string()),
+        ("RoleId".to_string(), role.role_id().to_string()),
+        ("IdentityCenterRoleAttribute".to_string(), identity_center_role_attribute(&props.provider_arn, &arn)),
+    ]);
+    Outcome { physical_resource_id: arn, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_policy_is_pinned_byte_for_byte() {
+        let policy = trust_policy(
+            "arn:aws:iam::123456789012:saml-provider/CorpIdP",
+            &["https://signin.aws.amazon.com/saml".to_string()],
+        );
+        assert_eq!(
+            policy.to_string(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:saml-provider/CorpIdP"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}"#
+        );
+        let two = trust_policy("p", &["a".to_string(), "b".to_string()]);
+        assert_eq!(two["Statement"][0]["Condition"]["StringEquals"]["SAML:aud"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn the_identity_center_attribute_is_provider_then_role() {
+        assert_eq!(
+            identity_center_role_attribute(
+                "arn:aws:iam::123456789012:saml-provider/CorpIdP",
+                "arn:aws:iam::123456789012:role/CorpReadOnly"
+            ),
+            "arn:aws:iam::123456789012:saml-provider/CorpIdP,arn:aws:iam::123456789012:role/CorpReadOnly"
+        );
+    }
+}
