@@ -44,7 +44,7 @@ target/release/bootstrap: $(RUST_SOURCES)
 # ------------------------------------------------------------------------------ tests
 test: lint test-python test-rust
 
-lint: fmt-check clippy lint-templates guard
+lint: fmt-check clippy lint-templates guard check-iam-actions
 
 fmt-check:
 	cargo fmt --check

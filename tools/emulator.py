@@ -82,6 +82,7 @@ from moto.iam import models as iam_models  # noqa: E402
 from moto.iam.exceptions import (  # noqa: E402
     EntityAlreadyExists,
     LimitExceededException,
+    MalformedPolicyDocument,
     TooManyTags,
     ValidationError,
 )
@@ -377,6 +378,7 @@ _orig_resp_create_role = IamResponse.create_role
 _orig_resp_update_role = IamResponse.update_role
 _orig_resp_tag_role = IamResponse.tag_role
 _orig_resp_attach_role_policy = IamResponse.attach_role_policy
+_orig_resp_update_assume_role_policy = IamResponse.update_assume_role_policy
 
 
 def _check_role_name(name: str | None) -> None:
@@ -400,6 +402,22 @@ def _check_max_session_duration(value: Any) -> None:
         raise _validation(v, "maxSessionDuration", "Member must have value less than or equal to 43200")
 
 
+def _check_federated_principals(backend: IAMBackend, document: str) -> None:
+    """A trust policy naming a SAML provider IAM does not know is refused: "MalformedPolicyDocument
+    — Invalid principal in policy" (API_CreateRole / API_UpdateAssumeRolePolicy, HTTP 400). This is
+    also what IAM answers for a provider created moments before, until it has propagated — the
+    eventual consistency samlfed's role code retries over. moto checks no principal at all."""
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (ValueError, AttributeError):
+        return  # malformed JSON is the policy validator's to report
+    for statement in statements if isinstance(statements, list) else [statements]:
+        federated = (statement.get("Principal") or {}).get("Federated") if isinstance(statement, dict) else None
+        for arn in [federated] if isinstance(federated, str) else (federated or []):
+            if ":saml-provider/" in arn and arn.rsplit("/", 1)[-1] not in backend.saml_providers:
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "SAML":"{arn}"')
+
+
 def response_create_role(self: IamResponse) -> ActionResult:
     """API_CreateRole: RoleName and MaxSessionDuration constraints (ValidationError 400);
     AssumeRolePolicyDocument is checked like moto already checks it in UpdateAssumeRolePolicy
@@ -408,7 +426,14 @@ def response_create_role(self: IamResponse) -> ActionResult:
     _check_role_name(self._get_param("RoleName"))
     _check_max_session_duration(self._get_param("MaxSessionDuration"))
     IAMTrustPolicyDocumentValidator(self._get_param("AssumeRolePolicyDocument") or "").validate()
+    _check_federated_principals(self.backend, self._get_param("AssumeRolePolicyDocument") or "")
     return _orig_resp_create_role(self)
+
+
+def response_update_assume_role_policy(self: IamResponse) -> ActionResult:
+    """API_UpdateAssumeRolePolicy: an unknown federated principal is MalformedPolicyDocument."""
+    _check_federated_principals(self.backend, self._get_param("PolicyDocument") or "")
+    return _orig_resp_update_assume_role_policy(self)
 
 
 def response_update_role(self: IamResponse) -> ActionResult:
@@ -438,6 +463,7 @@ def response_attach_role_policy(self: IamResponse) -> ActionResult:
 
 
 IamResponse.create_role = response_create_role  # type: ignore[method-assign]
+IamResponse.update_assume_role_policy = response_update_assume_role_policy  # type: ignore[method-assign]
 IamResponse.update_role = response_update_role  # type: ignore[method-assign]
 IamResponse.tag_role = response_tag_role  # type: ignore[method-assign]
 IamResponse.attach_role_policy = response_attach_role_policy  # type: ignore[method-assign]

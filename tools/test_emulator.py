@@ -325,15 +325,15 @@ def test_call_log_records_and_clears(emu: Emulator) -> None:
     s3.list_objects_v2(Bucket="calllog-bucket")
     s3.delete_object(Bucket="calllog-bucket", Key="dir/meta.xml")
     assert emu.calls() == [
-        {"service": "iam", "action": "CreateSAMLProvider", "account": "333333333333"},
-        {"service": "iam", "action": "GetSAMLProvider", "account": "333333333333"},
-        {"service": "iam", "action": "CreateSAMLProvider", "account": "333333333333"},
-        {"service": "s3", "action": "CreateBucket", "account": "444444444444"},
-        {"service": "s3", "action": "PutObject", "account": "444444444444"},
-        {"service": "s3", "action": "HeadObject", "account": "444444444444"},
-        {"service": "s3", "action": "GetObject", "account": "444444444444"},
-        {"service": "s3", "action": "ListObjectsV2", "account": "444444444444"},
-        {"service": "s3", "action": "DeleteObject", "account": "444444444444"},
+        {"service": "iam", "action": "CreateSAMLProvider", "account": "333333333333", "access_key": "333333333333"},
+        {"service": "iam", "action": "GetSAMLProvider", "account": "333333333333", "access_key": "333333333333"},
+        {"service": "iam", "action": "CreateSAMLProvider", "account": "333333333333", "access_key": "333333333333"},
+        {"service": "s3", "action": "CreateBucket", "account": "444444444444", "access_key": "444444444444"},
+        {"service": "s3", "action": "PutObject", "account": "444444444444", "access_key": "444444444444"},
+        {"service": "s3", "action": "HeadObject", "account": "444444444444", "access_key": "444444444444"},
+        {"service": "s3", "action": "GetObject", "account": "444444444444", "access_key": "444444444444"},
+        {"service": "s3", "action": "ListObjectsV2", "account": "444444444444", "access_key": "444444444444"},
+        {"service": "s3", "action": "DeleteObject", "account": "444444444444", "access_key": "444444444444"},
     ]
     emu.clear_calls()
     assert emu.calls() == []  # and reading the log is not itself logged
@@ -361,7 +361,7 @@ def test_s3_path_style_and_presigned_put_with_empty_content_type(emu: Emulator) 
     resp.read()
     conn.close()
     assert resp.status == 200
-    assert emu.calls() == [{"service": "s3", "action": "PutObject", "account": "555555555555"}]
+    assert emu.calls() == [{"service": "s3", "action": "PutObject", "account": "555555555555", "access_key": "555555555555"}]
     assert s3.get_object(Bucket="cfn-responses", Key="resp/abc")["Body"].read() == body
 
 
@@ -386,6 +386,12 @@ def test_role_apis_answer_like_iam(emu: Emulator) -> None:
     account = "100000000008"
     iam = emu.client("iam", account)
     trust = trust_policy(account)
+    # IAM refuses a trust policy naming a provider it does not (yet) know.
+    with pytest.raises(ClientError) as e:
+        iam.create_role(RoleName="too-early", AssumeRolePolicyDocument=trust)
+    assert error_of(e) == ("MalformedPolicyDocument", 400)
+    assert "Invalid principal in policy" in e.value.response["Error"]["Message"]
+    iam.create_saml_provider(Name="idp", SAMLMetadataDocument=SAML_DOC)
     boundary = "arn:aws:iam::aws:policy/PowerUserAccess"
     role = iam.create_role(
         RoleName="saml-admins",

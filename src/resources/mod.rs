@@ -100,6 +100,7 @@ pub async fn answer(request: &Request, ctx: &OpContext<'_>, give_up_at: Option<I
         saml_provider::SamlProvider::RESOURCE_TYPE => {
             run::<saml_provider::SamlProvider>(request, ctx, give_up_at).await
         }
+        saml_role::SamlRole::RESOURCE_TYPE => run::<saml_role::SamlRole>(request, ctx, give_up_at).await,
         other => Answer::Failed {
             physical_resource_id: fallback_id(request),
             reason: format!(
