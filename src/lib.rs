@@ -11,11 +11,17 @@
 //!   before IAM sees it.
 //! - [`aws`] — SDK configuration and clients, built once per cold start.
 //! - [`arn`] — ARNs built from the function's own partition and account.
+//! - [`refresh`] — the scheduled refresh that follows the IdP's certificate rotation.
+//! - [`metrics`] — CloudWatch metrics as Embedded Metric Format log lines.
 //! - [`settings`] — the few knobs (deadline margin, response retries) read from the environment.
 
 pub mod arn;
 pub mod aws;
 pub mod cfn;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod metadata;
+pub mod metrics;
+pub mod refresh;
 pub mod resources;
 pub mod settings;

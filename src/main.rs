@@ -4,8 +4,6 @@
 // The handler future nests the SDK's deeply; its layout needs more than the default depth.
 #![recursion_limit = "256"]
 
-use std::convert::Infallible;
-
 use lambda_runtime::{service_fn, LambdaEvent};
 use samlfed::cfn::handler::{handle, Deps};
 use serde_json::Value;
@@ -19,7 +17,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .map_err(|e| anyhow::anyhow!("cannot build an HTTP client, so no event could be answered: {e}"))?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Infallible>(handle(deps, event).await)
+        // A failed refresh is a function error (Lambda's Errors metric); its message is readable.
+        handle(deps, event).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))
     }))
     .await
 }

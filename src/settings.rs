@@ -27,6 +27,12 @@ pub struct Settings {
     pub consistency_backoff: Duration,
     /// `AWS_ENDPOINT_URL`: a local emulator. Its origin is the only non-AWS place a response may go.
     pub endpoint_url: Option<Url>,
+    /// Test-only (`SAMLFED_TEST_ALLOW_LOOPBACK=1`): HTTPS metadata may come from 127.0.0.1, where
+    /// tests run their IdP. Link-local addresses stay refused.
+    pub test_allow_loopback: bool,
+    /// Test-only (`SAMLFED_TEST_CA_PEM`): the one CA the HTTPS metadata client trusts, instead of
+    /// the public ones — so tests need no "accept invalid certificates" switch.
+    pub test_ca_pem: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -39,6 +45,8 @@ impl Default for Settings {
             metadata_timeout: Duration::from_secs(20),
             consistency_backoff: Duration::from_secs(1),
             endpoint_url: None,
+            test_allow_loopback: false,
+            test_ca_pem: None,
         }
     }
 }
@@ -93,6 +101,18 @@ impl Settings {
             metadata_timeout: millis("SAMLFED_METADATA_TIMEOUT_MS", defaults.metadata_timeout)?,
             consistency_backoff: millis("SAMLFED_IAM_RETRY_BACKOFF_MS", defaults.consistency_backoff)?,
             endpoint_url,
+            test_allow_loopback: match lookup("SAMLFED_TEST_ALLOW_LOOPBACK").as_deref().map(str::trim) {
+                None | Some("" | "0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => {
+                    return Err(SettingsError {
+                        name: "SAMLFED_TEST_ALLOW_LOOPBACK",
+                        value: other.to_string(),
+                        expected: "1 or 0",
+                    })
+                }
+            },
+            test_ca_pem: lookup("SAMLFED_TEST_CA_PEM").filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The Lambda handler: refuse, parse, run under the guard, answer — in that order, once.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Context, LambdaEvent};
@@ -12,6 +13,8 @@ use super::response::{self, Answer};
 use super::sender::{self, SendPolicy};
 use crate::arn::AccountScope;
 use crate::aws::{self, AwsClients};
+use crate::metadata::{self, Fetchers};
+use crate::refresh::{self, RefreshCache, RefreshError};
 use crate::resources::{self, OpContext, Owner, NOTHING_CREATED_PREFIX};
 use crate::settings::Settings;
 
@@ -19,8 +22,13 @@ use crate::settings::Settings;
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub clients: AwsClients,
+    /// For response PUTs to CloudFormation.
     pub http: reqwest::Client,
+    /// For HTTPS metadata: guarded addresses, validated certificates, https only.
+    pub metadata_http: reqwest::Client,
     pub settings: Settings,
+    /// What the scheduled refresh last applied, per provider: survives across warm invocations.
+    pub refresh_cache: Arc<RefreshCache>,
     /// Set when initialisation went wrong: every event is then answered FAILED with this reason,
     /// rather than left for CloudFormation to wait out.
     pub init_error: Option<String>,
@@ -43,7 +51,23 @@ impl Deps {
         };
         let config = aws::loader().load().await;
         let clients = AwsClients::new(&config, settings.endpoint_url.is_some());
-        Ok(Deps { clients, http: http_client()?, settings, init_error })
+        let (metadata_http, init_error) = match metadata::https::client(&settings) {
+            Ok(client) => (client, init_error),
+            Err(e) => (reqwest::Client::new(), init_error.or(Some(e))),
+        };
+        Ok(Deps { clients, http: http_client()?, metadata_http, settings, refresh_cache: Arc::default(), init_error })
+    }
+}
+
+impl Deps {
+    /// The metadata fetchers over this invocation's clients.
+    pub fn fetchers(&self) -> Fetchers<'_> {
+        Fetchers {
+            s3: &self.clients.s3,
+            https: &self.metadata_http,
+            timeout: self.settings.metadata_timeout,
+            allow_loopback: self.settings.test_allow_loopback,
+        }
     }
 }
 
@@ -56,10 +80,16 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// Handles one invocation. Returns a small summary for the invoker; never an error, because
-/// a returned error would make Lambda replay an event that has already been answered.
-pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
+/// Handles one invocation: a custom-resource event, or a scheduled refresh (`{"Refresh": …}`).
+/// A custom-resource event never ends in an error — a returned error would make Lambda replay an
+/// event that has already been answered — only a small summary; a refresh that could not be
+/// applied is an error, so Lambda's `Errors` metric sees it.
+pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, RefreshError> {
     let (payload, context) = event.into_parts();
+    if let Some(refresh) = payload.get("Refresh") {
+        let span = tracing::info_span!("refresh", request_id = %context.request_id);
+        return run_refresh(deps, refresh.clone(), &context).instrument(span).await;
+    }
     let raw_echo = request::echo_of(&payload);
     // One span for the whole invocation, from whatever identifiers the event carries.
     let span = tracing::info_span!(
@@ -70,7 +100,17 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Value {
         request_type = payload.get("RequestType").and_then(serde_json::Value::as_str).unwrap_or(""),
         resource_type = payload.get("ResourceType").and_then(serde_json::Value::as_str).unwrap_or(""),
     );
-    handle_in_span(deps, payload, context, raw_echo).instrument(span).await
+    Ok(handle_in_span(deps, payload, context, raw_echo).instrument(span).await)
+}
+
+async fn run_refresh(deps: &Deps, payload: Value, context: &Context) -> Result<Value, RefreshError> {
+    if let Some(init_error) = &deps.init_error {
+        return Err(RefreshError::Malformed(format!("the function failed to initialise: {init_error}")));
+    }
+    let scope = AccountScope::from_function_arn(&context.invoked_function_arn)
+        .map_err(|e| RefreshError::Malformed(e.to_string()))?;
+    let outcome = refresh::refresh(payload, &deps.clients.iam, &deps.fetchers(), &scope, &deps.refresh_cache).await?;
+    Ok(serde_json::to_value(outcome).unwrap_or_default())
 }
 
 async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo: Echo) -> Value {
@@ -103,7 +143,13 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
                         stack_id: request.echo.stack_id.clone(),
                         logical_resource_id: request.echo.logical_resource_id.clone(),
                     };
-                    let ctx = OpContext { clients: &deps.clients, scope: &scope, settings: &deps.settings, owner: &owner };
+                    let ctx = OpContext {
+                        clients: &deps.clients,
+                        fetchers: deps.fetchers(),
+                        scope: &scope,
+                        settings: &deps.settings,
+                        owner: &owner,
+                    };
                     let give_up_at = deadline.map(|d| give_up_before(d, deps.settings.deadline_margin));
                     resources::answer(&request, &ctx, give_up_at).await
                 }

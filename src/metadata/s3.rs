@@ -10,9 +10,7 @@ use thiserror::Error;
 
 use super::source::S3Location;
 use super::validate::MAX_DOCUMENT_CHARS;
-
-/// A UTF-8 character takes at most 4 bytes: no document IAM accepts is larger than this.
-pub const MAX_DOCUMENT_BYTES: u64 = 4 * MAX_DOCUMENT_CHARS as u64;
+use super::{Fetched, Validators, MAX_DOCUMENT_BYTES};
 
 /// Why the object could not be read; each message says what to check.
 #[derive(Debug, Error, PartialEq)]
@@ -35,33 +33,49 @@ pub enum FetchError {
     Other(String),
 }
 
-/// Downloads the object at `location`, refusing it as soon as it exceeds IAM's size limit.
+/// Downloads the object at `location`, refusing it as soon as it exceeds IAM's size limit. With
+/// an ETag from an earlier read, the GET is conditional and an unchanged object is
+/// [`Fetched::NotModified`] (S3 answers 304 and sends no body).
 pub async fn fetch(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
     timeout: Duration,
-) -> Result<Vec<u8>, FetchError> {
-    tokio::time::timeout(timeout, fetch_unbounded(client, location)).await.map_err(|_| FetchError::TimedOut(timeout))?
+    validators: Option<&Validators>,
+) -> Result<Fetched, FetchError> {
+    tokio::time::timeout(timeout, fetch_unbounded(client, location, validators))
+        .await
+        .map_err(|_| FetchError::TimedOut(timeout))?
 }
 
-async fn fetch_unbounded(client: &aws_sdk_s3::Client, location: &S3Location) -> Result<Vec<u8>, FetchError> {
-    let output = client
+async fn fetch_unbounded(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    validators: Option<&Validators>,
+) -> Result<Fetched, FetchError> {
+    let result = client
         .get_object()
         .bucket(&location.bucket)
         .key(&location.key)
         .set_version_id(location.version_id.clone())
+        .set_if_none_match(validators.and_then(|v| v.etag.clone()))
         .send()
-        .await
-        .map_err(|err| match err.code() {
-            Some("NoSuchKey") => FetchError::NoSuchKey,
-            Some("NoSuchBucket") => FetchError::NoSuchBucket,
-            Some("AccessDenied") => FetchError::AccessDenied,
-            Some(code @ ("NoSuchVersion" | "InvalidArgument")) => FetchError::NoSuchVersion(code.to_string()),
-            _ => FetchError::Other(crate::aws::describe_error(&err)),
-        })?;
+        .await;
+    if let Err(err) = &result {
+        if err.raw_response().is_some_and(|r| r.status().as_u16() == 304) {
+            return Ok(Fetched::NotModified);
+        }
+    }
+    let output = result.map_err(|err| match err.code() {
+        Some("NoSuchKey") => FetchError::NoSuchKey,
+        Some("NoSuchBucket") => FetchError::NoSuchBucket,
+        Some("AccessDenied") => FetchError::AccessDenied,
+        Some(code @ ("NoSuchVersion" | "InvalidArgument")) => FetchError::NoSuchVersion(code.to_string()),
+        _ => FetchError::Other(crate::aws::describe_error(&err)),
+    })?;
     if output.content_length().is_some_and(|n| n > 0 && n as u64 > MAX_DOCUMENT_BYTES) {
         return Err(FetchError::TooLarge);
     }
+    let validators = Validators { etag: output.e_tag().map(str::to_string), last_modified: None };
     let mut body = output.body;
     let mut bytes = Vec::new();
     let mut chars = 0usize;
@@ -74,5 +88,5 @@ async fn fetch_unbounded(client: &aws_sdk_s3::Client, location: &S3Location) -> 
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(Fetched::Document { bytes, validators })
 }

@@ -17,6 +17,8 @@ pub struct S3Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataSource {
     S3(S3Location),
+    /// The IdP's own metadata endpoint.
+    Https(url::Url),
     Inline(String),
 }
 
@@ -29,9 +31,9 @@ pub enum SourceError {
     Neither,
     #[error("MetadataUrl {0:?} is not a valid s3:// URL: {1}; write it as s3://BUCKET/KEY or s3://BUCKET/KEY?versionId=VERSION")]
     MalformedS3(String, &'static str),
-    #[error("MetadataUrl {0:?}: https:// sources are not supported by this version yet; upload the document to the metadata bucket and use s3://BUCKET/KEY")]
-    HttpsNotYetSupported(String),
-    #[error("MetadataUrl {0:?}: only s3:// URLs are accepted (plain http:// and other schemes are refused); upload the document to the metadata bucket and use s3://BUCKET/KEY")]
+    #[error("MetadataUrl {0:?} is not a valid https:// URL: {1}; use the IdP's metadata URL as it publishes it")]
+    MalformedHttps(String, &'static str),
+    #[error("MetadataUrl {0:?}: only https:// and s3:// URLs are accepted; plain http:// is refused because anyone on the path could replace the metadata — use the IdP's https:// URL, or upload the document and use s3://BUCKET/KEY")]
     UnsupportedScheme(String),
 }
 
@@ -54,6 +56,7 @@ impl MetadataSource {
     pub fn property(&self) -> String {
         match self {
             MetadataSource::S3(location) => format!("MetadataUrl {location}"),
+            MetadataSource::Https(url) => format!("MetadataUrl {}", super::https::redact(url)),
             MetadataSource::Inline(_) => "MetadataDocument".to_string(),
         }
     }
@@ -73,13 +76,13 @@ fn parse_url(url: &str) -> Result<MetadataSource, SourceError> {
     let bad = |why: &'static str| SourceError::MalformedS3(url.to_string(), why);
     let Some(rest) = url.strip_prefix("s3://") else {
         let lower = url.to_ascii_lowercase();
-        return Err(if lower.starts_with("https://") {
-            SourceError::HttpsNotYetSupported(url.to_string())
+        return if lower.starts_with("https://") {
+            parse_https(url)
         } else if lower.starts_with("s3://") {
-            bad("the scheme must be lowercase s3://")
+            Err(bad("the scheme must be lowercase s3://"))
         } else {
-            SourceError::UnsupportedScheme(url.to_string())
-        });
+            Err(SourceError::UnsupportedScheme(url.to_string()))
+        };
     };
     let (path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
@@ -103,6 +106,18 @@ fn parse_url(url: &str) -> Result<MetadataSource, SourceError> {
         },
     };
     Ok(MetadataSource::S3(S3Location { bucket: bucket.to_string(), key: key.to_string(), version_id }))
+}
+
+fn parse_https(url: &str) -> Result<MetadataSource, SourceError> {
+    let bad = |why: &'static str| SourceError::MalformedHttps(url.to_string(), why);
+    let parsed = url::Url::parse(url).map_err(|_| bad("it does not parse as a URL"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("it carries a user name or password, which would end up in logs"));
+    }
+    Ok(MetadataSource::Https(parsed))
 }
 
 fn is_bucket_name(name: &str) -> bool {
@@ -150,7 +165,9 @@ mod tests {
             let err = s3(url).unwrap_err().to_string();
             assert!(err.contains(phrase) && err.contains("MetadataUrl"), "{url}: {err}");
         }
-        assert!(matches!(s3("https://idp.example.com/metadata"), Err(SourceError::HttpsNotYetSupported(_))));
+        let https = s3("https://portal.sso.eu-west-1.amazonaws.com/saml/metadata/ABC?tenant=x").unwrap();
+        assert_eq!(https.property(), "MetadataUrl https://portal.sso.eu-west-1.amazonaws.com/saml/metadata/ABC?…");
+        assert!(matches!(s3("https://user:pw@idp.example.com/m"), Err(SourceError::MalformedHttps(..))));
         assert!(matches!(s3("http://idp.example.com/metadata"), Err(SourceError::UnsupportedScheme(_))));
         assert!(matches!(s3("/etc/passwd"), Err(SourceError::UnsupportedScheme(_))));
     }

@@ -16,6 +16,7 @@ use crate::aws::AwsClients;
 use crate::cfn::guard::guarded;
 use crate::cfn::request::{Request, RequestKind};
 use crate::cfn::response::Answer;
+use crate::metadata::Fetchers;
 use crate::settings::Settings;
 
 mod iam;
@@ -34,6 +35,7 @@ pub const NOTHING_CREATED_PREFIX: &str = "samlfed:nothing-created:";
 #[derive(Debug, Clone, Copy)]
 pub struct OpContext<'a> {
     pub clients: &'a AwsClients,
+    pub fetchers: Fetchers<'a>,
     pub scope: &'a AccountScope,
     pub settings: &'a Settings,
     pub owner: &'a Owner,
@@ -236,7 +238,10 @@ mod tests {
         let scope = AccountScope { partition: "aws".into(), account_id: "123456789012".into() };
         let settings = Settings::default();
         let owner = Owner { stack_id: "s".into(), logical_resource_id: "L".into() };
-        let ctx = OpContext { clients: &clients, scope: &scope, settings: &settings, owner: &owner };
+        let http = reqwest::Client::new();
+        let fetchers =
+            Fetchers { s3: &clients.s3, https: &http, timeout: settings.metadata_timeout, allow_loopback: false };
+        let ctx = OpContext { clients: &clients, fetchers, scope: &scope, settings: &settings, owner: &owner };
         run::<Faulty>(&request, &ctx, give_up_at).await
     }
 

@@ -152,7 +152,7 @@ fn validate_name(name: &str) -> Result<(), ResourceError> {
 
 async fn load(props: &Properties, ctx: &OpContext<'_>) -> Result<ValidatedMetadata, ResourceError> {
     let source = props.source()?;
-    metadata::load(&source, props.pins(), ctx.clients, ctx.settings, time::OffsetDateTime::now_utc())
+    metadata::load(&source, props.pins(), &ctx.fetchers, time::OffsetDateTime::now_utc())
         .await
         .map_err(|e| ResourceError::Invalid(e.to_string()))
 }

@@ -45,6 +45,8 @@ pub fn fast_settings(endpoint: &str) -> Settings {
         metadata_timeout: Duration::from_secs(5),
         consistency_backoff: Duration::from_millis(50),
         endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
+        test_allow_loopback: false,
+        test_ca_pem: None,
     }
 }
 
@@ -68,6 +70,8 @@ impl Harness {
         let deps = Deps {
             clients,
             http: http_client().expect("http client"),
+            metadata_http: reqwest::Client::new(),
+            refresh_cache: Default::default(),
             settings: fast_settings(&emulator.endpoint()),
             init_error: None,
         };
@@ -161,7 +165,9 @@ impl Harness {
 
     /// Runs the handler as Lambda would (60 s left); returns its summary.
     pub async fn invoke(&self, event: &Value) -> Value {
-        handle(&self.deps, LambdaEvent::new(event.clone(), Self::context(Duration::from_secs(60)))).await
+        handle(&self.deps, LambdaEvent::new(event.clone(), Self::context(Duration::from_secs(60))))
+            .await
+            .expect("a custom-resource event never ends in an error")
     }
 
     /// The response CloudFormation would have received for `event`, if one was PUT.
@@ -232,4 +238,37 @@ pub fn tags_of(provider: &aws_sdk_iam::operation::get_saml_provider::GetSamlProv
     let mut tags: Vec<String> = provider.tags().iter().map(|t| format!("{}={}", t.key(), t.value())).collect();
     tags.sort();
     tags
+}
+
+impl Harness {
+    /// How many response PUTs reached the emulator since the last clear: the presigned ResponseURLs
+    /// are signed with [`INSPECTOR_KEY`], and the test itself never PUTs an object with it after
+    /// [`Harness::start`] / [`Harness::put_metadata`] cleared the log.
+    pub async fn response_puts(&self) -> usize {
+        self.emulator.calls(INSPECTOR_KEY).await.iter().filter(|c| *c == "s3:PutObject").count()
+    }
+
+    /// Runs `event` through the handler with `deps` and `remaining` before the deadline.
+    pub async fn invoke_with(&self, deps: &Deps, event: &Value, remaining: Duration) -> Value {
+        handle(deps, LambdaEvent::new(event.clone(), Self::context(remaining)))
+            .await
+            .expect("a custom-resource event never ends in an error")
+    }
+}
+
+impl Harness {
+    /// The handler's dependencies with an HTTPS metadata client that trusts only `ca_pem` and
+    /// may reach loopback — the test-only settings — and metadata fetches bounded by `timeout`.
+    pub fn deps_trusting(&self, ca_pem: Option<&std::path::Path>, allow_loopback: bool, timeout: Duration) -> Deps {
+        let mut settings = self.deps.settings.clone();
+        settings.test_ca_pem = ca_pem.map(|p| p.to_path_buf());
+        settings.test_allow_loopback = allow_loopback;
+        settings.metadata_timeout = timeout;
+        Deps {
+            metadata_http: samlfed::metadata::https::client(&settings).expect("metadata client"),
+            settings,
+            refresh_cache: Default::default(),
+            ..self.deps.clone()
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod harness;
+pub mod https_idp;
 pub mod runtime_api;
 
 /// A valid IdP metadata document (certificate valid 2025–2045), as a user would upload it.
