@@ -178,8 +178,12 @@ def sdk_operations(cargo_lock: Path | None, cargo_home: Path | None) -> dict[str
     return found
 
 
-def scan_rust(src: Path, known_sdk_ops: dict[str, set[str]] | None = None) -> tuple[list[Call], list[Call]]:
-    """Returns (calls mapped by the table, calls of SDK operations the table does not know)."""
+def scan_rust(
+    src: Path, known_sdk_ops: dict[str, set[str]] | None = None, exclude: tuple[Path, ...] = ()
+) -> tuple[list[Call], list[Call]]:
+    """Returns (calls mapped by the table, calls of SDK operations the table does not know).
+    Files under `exclude` (the operator CLI, which runs with the operator's own credentials,
+    not the Lambda's execution role) are not scanned."""
     sdk_names = set().union(*known_sdk_ops.values()) if known_sdk_ops else set()
     names = set(OPERATIONS) | sdk_names
     call_re = re.compile(r"\.\s*(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\s*\(\s*\)")
@@ -187,6 +191,8 @@ def scan_rust(src: Path, known_sdk_ops: dict[str, set[str]] | None = None) -> tu
     calls: list[Call] = []
     unknown: list[Call] = []
     for path in sorted(src.rglob("*.rs")):
+        if any(path.resolve().is_relative_to(e.resolve()) for e in exclude):
+            continue
         raw = path.read_text(encoding="utf-8")
         ignored = {i + 1 for i, line in enumerate(raw.splitlines()) if IGNORE_MARK in line}
         text = strip_comments(raw)
@@ -339,8 +345,10 @@ class Report:
         return "\n".join(lines)
 
 
-def check(src: Path, template_path: Path, sdk_ops: dict[str, set[str]] | None = None) -> Report:
-    calls, unknown = scan_rust(src, sdk_ops)
+def check(
+    src: Path, template_path: Path, sdk_ops: dict[str, set[str]] | None = None, exclude: tuple[Path, ...] = ()
+) -> Report:
+    calls, unknown = scan_rust(src, sdk_ops, exclude)
     needed: dict[str, list[Call]] = {}
     for call in calls:
         for action in call.actions:
@@ -353,6 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--src", type=Path, default=root / "src", help="Rust sources (default: src/)")
     parser.add_argument("--template", type=Path, default=root / "templates" / "saml-federation.yaml")
+    parser.add_argument(
+        "--exclude",
+        type=Path,
+        action="append",
+        default=None,
+        help="source directory not run by the Lambda (repeatable; default: src/cli and src/bin)",
+    )
     parser.add_argument("--cargo-lock", type=Path, default=root / "Cargo.lock")
     parser.add_argument("--cargo-home", type=Path, default=None, help="default: $CARGO_HOME or ~/.cargo")
     parser.add_argument("--no-sdk-scan", action="store_true", help="know only the table's operation names")
@@ -363,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     sdk_ops = None if args.no_sdk_scan else sdk_operations(args.cargo_lock, args.cargo_home)
     if sdk_ops is not None and not all(sdk_ops.values()):
         print("check_iam_actions: note: SDK crates not found in the Cargo registry; only the table's operations are recognised", file=sys.stderr)
-    report = check(args.src, args.template, sdk_ops)
+    exclude = tuple(args.exclude) if args.exclude is not None else (args.src / "cli", args.src / "bin")
+    report = check(args.src, args.template, sdk_ops, exclude)
     print(report.render(str(args.template)))
     return 0 if report.ok else 1
 

@@ -344,7 +344,7 @@ CONTRACT_ACTIONS = {
     "iam:TagSAMLProvider", "iam:UntagSAMLProvider",
     "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
     "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies", "iam:PutRolePolicy",
-    "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
     "s3:GetObject", "s3:GetObjectVersion",
 }
@@ -423,3 +423,22 @@ def test_stackset_parameter_examples_name_real_parameters():
             assert entry["ParameterKey"] in params, f"{example.name}: {entry['ParameterKey']}"
         required = {k for k, v in params.items() if "Default" not in v}
         assert required <= {e["ParameterKey"] for e in entries}, f"{example.name} misses {required}"
+
+
+def test_the_operator_cli_is_not_held_to_the_execution_role(tmp_path):
+    src = tmp_path / "src"
+    (src / "cli").mkdir(parents=True)
+    (src / "lib.rs").write_text("fn f(c: &Client) { c.get_saml_provider().send(); }\n")
+    (src / "cli" / "invoke.rs").write_text("fn g(c: &Client) { c.delete_role().send(); }\n")
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "Resources:\n  Function:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+        "      Role: {\"Fn::GetAtt\": [FunctionRole, Arn]}\n"
+        "  FunctionRole:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: {}\n      Policies:\n        - PolicyName: p\n"
+        "          PolicyDocument:\n            Statement:\n              - Effect: Allow\n"
+        "                Action: [iam:GetSAMLProvider]\n                Resource: x\n"
+    )
+    report = cia.check(src, template, None, (src / "cli",))
+    assert report.ok, report.render(str(template))
+    assert not cia.check(src, template, None, ()).ok
