@@ -246,6 +246,10 @@ def test_demo_runs_green_against_the_real_bootstrap() -> None:
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert proc.returncode == 0, f"demo failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
-    assert proc.stdout.count("Status               SUCCESS") == 5
+    assert proc.stdout.count("Status               SUCCESS") == 8
     assert "FAIL" not in proc.stdout
+    # The role's attribute for IAM Identity Center, and both refreshes: one applying rotated
+    # metadata, one finding nothing new.
+    assert "IdentityCenterRoleAttribute" in proc.stdout
+    assert '"Changed": true' in proc.stdout and '"Changed": false' in proc.stdout
     assert "\033[" not in proc.stdout  # no colour when stdout is not a terminal

@@ -271,6 +271,8 @@ fn old_user_tags(old: &Map<String, Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The resource's Data; also reports how long the IdP's certificates stay current (metric, and
+/// a warning under 30 days), as every Create and Update should.
 fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetadata) -> Outcome {
     let mut data = BTreeMap::from([
         ("Arn".to_string(), arn.to_string()),
@@ -281,9 +283,11 @@ fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetada
     if let Some(uuid) = uuid {
         data.insert("Uuid".to_string(), uuid.to_string());
     }
-    if let Some(not_after) = metadata.signing_certificate_not_after() {
+    let not_after = metadata.signing_certificate_not_after();
+    if let Some(not_after) = not_after {
         data.insert("SigningCertificateNotAfter".to_string(), format_timestamp(not_after));
     }
+    crate::metrics::certificate_expiry(name, not_after, time::OffsetDateTime::now_utc());
     Outcome { physical_resource_id: arn.to_string(), data }
 }
 
