@@ -118,7 +118,8 @@ async fn fetch_unbounded(
     }
     let mut response = request.send().await.map_err(|e| classify(&e))?;
     match response.status() {
-        StatusCode::NOT_MODIFIED => return Ok(Fetched::NotModified),
+        // A 304 only answers a conditional request; to an unconditional one it is a server fault.
+        StatusCode::NOT_MODIFIED if validators.is_some() => return Ok(Fetched::NotModified),
         status if !status.is_success() => return Err(HttpsError::Status(status.as_u16())),
         _ => {}
     }

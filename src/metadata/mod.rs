@@ -29,6 +29,7 @@ pub struct Validators {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fetched {
     Document { bytes: Vec<u8>, validators: Validators },
+    /// Only ever the answer to a conditional fetch (one given validators).
     NotModified,
 }
 
@@ -109,7 +110,7 @@ pub async fn load(
 ) -> Result<ValidatedMetadata, LoadError> {
     match fetch(source, fetchers, None).await? {
         Fetched::Document { bytes, .. } => check(source, &bytes, pins, now),
-        // Only a conditional request can be answered 304; treat a stray one as an empty body.
+        // Unreachable by `fetch`'s contract (no validators, no 304); an empty body is refused.
         Fetched::NotModified => check(source, &[], pins, now),
     }
 }
