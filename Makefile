@@ -20,6 +20,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 help:
 	@echo "make demo    - run the real Lambda binary through a Lambda Runtime API against a local AWS emulator"
 	@echo "make test    - formatting, clippy, template lint and guard rules, Python and Rust tests"
+	@echo "make bench   - cold start, warm latency, memory, zip size and AWS calls vs a Python/boto3 baseline"
 	@echo "make build   - release zips for $(ARCHS) (glibc $(GLIBC)) in $(ZIP_DIR)/, checked for newer glibc symbols"
 	@echo "make deploy / stackset-deploy / stackset-status / destroy - real AWS; see docs/deploy.md"
 
@@ -50,14 +51,14 @@ fmt-check:
 	cargo fmt --check
 
 clippy:
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --all-features -- -D warnings
 
 test-python: | $(VENV)/.ready
 	$(PY) -m pytest -q tools
 
 # The integration tests start tools/emulator.py with the venv's Python.
 test-rust: | $(VENV)/.ready
-	SAMLFED_PYTHON=$(abspath $(PY)) cargo test --all-targets
+	SAMLFED_PYTHON=$(abspath $(PY)) cargo test --all-targets --features cli
 
 # ------------------------------------------------------------------------------ build
 build: $(foreach a,$(ARCHS),$(ZIP_DIR)/bootstrap-$(a).zip) check-glibc
@@ -84,3 +85,4 @@ clean:
 	rm -rf $(ZIP_DIR) $(VENV)
 
 include mk/templates.mk
+include mk/bench.mk

@@ -28,7 +28,10 @@ pub struct Validators {
 /// The outcome of a (possibly conditional) fetch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fetched {
-    Document { bytes: Vec<u8>, validators: Validators },
+    Document {
+        bytes: Vec<u8>,
+        validators: Validators,
+    },
     /// Only ever the answer to a conditional fetch (one given validators).
     NotModified,
 }

@@ -1,0 +1,170 @@
+//! `samlfed invoke` drives the real `bootstrap` binary through the CLI's own one-event Lambda
+//! Runtime API, against the emulator, and prints the response CloudFormation would have read.
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::{json, Value};
+use support::emulator::Emulator;
+use support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metadata/idp-minimal.xml");
+const PROVIDER_ARN: &str = "arn:aws:iam::123456789012:saml-provider/CliOkta";
+
+/// Runs `samlfed invoke --function bootstrap …` against the emulator, with a clean environment.
+async fn invoke(emulator: &Emulator, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+        .arg("invoke")
+        .args(["--function", env!("CARGO_BIN_EXE_bootstrap"), "--timeout", "30"])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("SAMLFED_DEADLINE_MARGIN_MS", "1500")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run samlfed")
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+async fn provider_exists(emulator: &Emulator) -> bool {
+    let iam = clients_for(&emulator.endpoint(), INSPECTOR_KEY).await.iam;
+    iam.get_saml_provider().saml_provider_arn(PROVIDER_ARN).send().await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_then_delete_through_the_real_binary_prints_each_response() {
+    let emulator = Emulator::start();
+    let document = format!("MetadataDocument=@{FIXTURE}");
+    let out = invoke(&emulator, &["--create", "--property", "Name=CliOkta", "--property", &document, "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let created = report(&out);
+    assert_eq!(
+        created["function_result"],
+        json!({"kind": "response", "body": {"Status": "SUCCESS", "Delivered": true}})
+    );
+    assert_eq!(created["response"]["Status"], "SUCCESS");
+    assert_eq!(created["response"]["PhysicalResourceId"], PROVIDER_ARN);
+    assert_eq!(created["response"]["Data"]["EntityId"], "https://idp.example.com/saml2/idp");
+    assert!(!created["response_url"].as_str().unwrap().contains("X-Amz-Signature"), "the signature is not printed");
+    assert!(provider_exists(&emulator).await, "the function created the provider in IAM");
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+        .args(["invoke", "--function", env!("CARGO_BIN_EXE_bootstrap"), "--delete", "--physical-id", PROVIDER_ARN])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("event     Delete Custom::SAMLProvider LocalResource"), "{text}");
+    assert!(text.contains("\"Status\": \"SUCCESS\""), "{text}");
+    assert!(text.lines().last().is_some_and(|l| l == format!("SUCCESS — PhysicalResourceId {PROVIDER_ARN}")), "{text}");
+    assert!(!provider_exists(&emulator).await, "the same stack and logical id own it, so Delete removed it");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_request_exits_1_with_the_reason() {
+    let emulator = Emulator::start();
+    let out =
+        invoke(&emulator, &["--create", "--property", "Name=bad/name", "--property", "MetadataDocument=<x/>"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("FAILED — Name \"bad/name\" is not a valid SAML provider name"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_file_is_sent_with_the_local_response_url() {
+    let emulator = Emulator::start();
+    let dir = std::env::temp_dir().join(format!("samlfed-cli-invoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("create.json");
+    let event = json!({
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:samlfed",
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/real?X-Amz-Signature=x",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/5a1e0c70-0000-4000-8000-000000000001",
+        "RequestId": "from-a-file",
+        "ResourceType": "Custom::SAMLProvider",
+        "LogicalResourceId": "IdentityProvider",
+        "ResourceProperties": {"Name": "CliOkta", "MetadataDocument": support::idp_metadata()}
+    });
+    std::fs::write(&path, event.to_string()).unwrap();
+    let out = invoke(&emulator, &["--event", path.to_str().unwrap(), "--json"]).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = report(&out);
+    assert_eq!(report["request_id"], "from-a-file");
+    assert_eq!(report["response"]["RequestId"], "from-a-file");
+    assert_eq!(report["response"]["LogicalResourceId"], "IdentityProvider");
+    assert!(report["response_url"].as_str().unwrap().starts_with(&emulator.endpoint()), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_that_dies_or_never_polls_is_an_error_not_a_hang() {
+    let emulator = Emulator::start();
+    let started = std::time::Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+        .args(["invoke", "--create", "--property", "Name=X", "--function", "/bin/false"])
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("exited with exit status: 1 before answering"), "{err}");
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+        .args(["invoke", "--create", "--property", "Name=X", "--startup-timeout", "1"])
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("start it with AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), "{err}");
+    assert!(err.contains("no function asked for the event within 1 s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn bad_invocations_are_usage_errors() {
+    for args in [
+        vec!["invoke"],
+        vec!["invoke", "--create", "--delete"],
+        vec!["invoke", "--delete"],
+        vec!["invoke", "--create", "--property", "NoEquals"],
+        vec!["invoke", "--create", "--property", "Tags=[not json"],
+        vec!["invoke", "--create", "--function-arn", "arn:aws:iam::123456789012:role/x"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+            .args(&args)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
