@@ -43,8 +43,12 @@ async fn property_errors_name_the_property_and_change_nothing() {
         (json!({"Name": "Okta"}), vec!["neither MetadataUrl nor MetadataDocument"]),
         (json!({"Name": "Okta", "MetadataUrl": "s3://org-idp-metadata"}), vec!["MetadataUrl", "s3://BUCKET/KEY"]),
         (
-            json!({"Name": "Okta", "MetadataUrl": "https://idp.example.com/metadata"}),
-            vec!["MetadataUrl", "https://", "s3://BUCKET/KEY"],
+            json!({"Name": "Okta", "MetadataUrl": "ftp://idp.example.com/metadata"}),
+            vec!["MetadataUrl", "only https:// and s3://"],
+        ),
+        (
+            json!({"Name": "Okta", "MetadataUrl": "https://user:pw@idp.example.com/m"}),
+            vec!["MetadataUrl", "user name or password"],
         ),
         (
             json!({"Name": "Okta", "MetadataUrl": "http://idp.example.com/metadata"}),

@@ -67,12 +67,13 @@ impl Harness {
         let emulator = Emulator::start();
         let clients = clients_for(&emulator.endpoint(), FUNCTION_KEY).await;
         let inspector = clients_for(&emulator.endpoint(), INSPECTOR_KEY).await;
+        let settings = fast_settings(&emulator.endpoint());
         let deps = Deps {
             clients,
             http: http_client().expect("http client"),
-            metadata_http: reqwest::Client::new(),
+            metadata_http: samlfed::metadata::https::client(&settings).expect("metadata client"),
             refresh_cache: Default::default(),
-            settings: fast_settings(&emulator.endpoint()),
+            settings,
             init_error: None,
         };
         let harness = Harness { emulator, deps, s3: inspector.s3, iam: inspector.iam };
