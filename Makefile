@@ -86,3 +86,4 @@ clean:
 
 include mk/templates.mk
 include mk/bench.mk
+include mk/checks.mk

@@ -122,7 +122,17 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
         }
     };
     let deadline = lambda_deadline(&context);
+    let delete_of_nothing = payload.get("RequestType").and_then(Value::as_str) == Some("Delete")
+        && raw_echo.physical_resource_id.as_deref().is_some_and(|id| id.starts_with(NOTHING_CREATED_PREFIX));
     let (echo, answer) = match (&deps.init_error, request::parse(payload)) {
+        // The rollback Delete of a Create that made nothing (bad properties, an unknown type, a
+        // broken configuration): nothing to do, whatever else is wrong — a FAILED here would
+        // leave the stack in ROLLBACK_FAILED.
+        _ if delete_of_nothing => {
+            let physical_resource_id = raw_echo.physical_resource_id.clone().unwrap_or_default();
+            tracing::info!(physical_resource_id, "Delete of a resource that was never created: nothing to do");
+            (raw_echo.clone(), Answer::Success { physical_resource_id, data: Default::default(), no_echo: false })
+        }
         (Some(init_error), _) => {
             let reason = format!("the function failed to initialise: {init_error}; fix the function's configuration");
             (raw_echo.clone(), failed(&raw_echo, reason))

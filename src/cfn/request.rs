@@ -75,6 +75,11 @@ pub fn echo_of(event: &Value) -> Echo {
 
 /// Parses the whole request.
 pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
+    match event.get("RequestType") {
+        Some(Value::String(t)) if ["Create", "Update", "Delete"].contains(&t.as_str()) => {}
+        Some(other) => return Err(MalformedRequest(format!("RequestType {other} is not Create, Update or Delete"))),
+        None => return Err(MalformedRequest("RequestType is missing".to_string())),
+    }
     let parsed: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(event).map_err(|e| MalformedRequest(e.to_string()))?;
     let (kind, echo, resource_type, properties) = match parsed {

@@ -44,11 +44,19 @@ pub async fn send(
         if policy.give_up_at.is_some_and(|t| Instant::now() >= t) {
             return Err(SendError::Exhausted { url: url.to_string(), attempts: attempt - 1, last });
         }
+        // An attempt never outlives the deadline, however long its own timeout.
+        let attempt_timeout = match policy.give_up_at {
+            Some(t) => policy.attempt_timeout.min(t.saturating_duration_since(Instant::now())),
+            None => policy.attempt_timeout,
+        };
+        if attempt_timeout.is_zero() {
+            return Err(SendError::Exhausted { url: url.to_string(), attempts: attempt - 1, last });
+        }
         let result = client
             .put(url.as_url().clone())
             .header(reqwest::header::CONTENT_TYPE, "")
             .body(body.to_vec())
-            .timeout(policy.attempt_timeout)
+            .timeout(attempt_timeout)
             .send()
             .await;
         match result {

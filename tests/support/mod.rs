@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod emulator;
+pub mod fault_proxy;
+pub mod function;
 pub mod harness;
 pub mod https_idp;
 pub mod runtime_api;
