@@ -72,8 +72,8 @@ $(ZIP_DIR)/bootstrap-%.zip: $(RUST_SOURCES) | $(VENV)/.lambda-ready
 
 # No binary may need a glibc symbol newer than $(GLIBC), or it will not start on provided.al2.
 check-glibc:
-	@set -e; for a in $(ARCHS); do \
-	  bin=target/$(TRIPLE_$$a)/release/bootstrap; \
+	@set -e; for bin in $(foreach a,$(ARCHS),target/$(TRIPLE_$(a))/release/bootstrap); do \
+	  test -f $$bin || { echo "$$bin is missing: run make build"; exit 1; }; \
 	  newest=$$(readelf -W --dyn-syms $$bin | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1); \
 	  if [ "$$(printf '%s\n%s\n' "$$newest" "$(GLIBC)" | sort -V | tail -1)" != "$(GLIBC)" ]; then \
 	    echo "$$bin needs GLIBC_$$newest, newer than $(GLIBC)"; exit 1; fi; \
