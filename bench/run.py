@@ -60,7 +60,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -869,12 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         impls.insert(1, Impl("baseline", "python", [args.python, str(BENCH / "baseline" / "bootstrap.py")],
                              "222222222222", BASELINE_CALLS, False))
 
-    for k in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[k]
-    workdir = Path(tempfile.mkdtemp(prefix="samlfed-bench-"))
-    for name, var in (("aws-config-empty", "AWS_CONFIG_FILE"), ("aws-credentials-empty", "AWS_SHARED_CREDENTIALS_FILE")):
-        (workdir / name).write_text("")
-        os.environ[var] = str(workdir / name)
+    workdir = demo.isolated_workdir("samlfed-bench-")
 
     def on_sigterm(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

@@ -1011,6 +1011,20 @@ def format_log_line(line: str) -> str:
     return f"{level:<5} {message}" + (f"  [{extra}]" if extra else "")
 
 
+
+def isolated_workdir(prefix: str) -> Path:
+    """A fresh working directory, with this process cut off from the local AWS configuration:
+    no AWS_* variable survives, and empty config and credentials files stand in for ~/.aws, so a
+    developer's profile cannot change what runs (for this process, boto3, and the functions it
+    starts), and the SDKs have nothing to warn about."""
+    for k in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[k]
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    for name, var in (("aws-config-empty", "AWS_CONFIG_FILE"), ("aws-credentials-empty", "AWS_SHARED_CREDENTIALS_FILE")):
+        (workdir / name).write_text("")
+        os.environ[var] = str(workdir / name)
+    return workdir
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="samlfed local demo (real bootstrap, local AWS emulator)")
     parser.add_argument("--bootstrap", type=Path, default=ROOT / "target" / "release" / "bootstrap",
@@ -1022,15 +1036,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    # boto3 in this process must not read a profile either.
-    for k in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[k]
-    workdir = Path(tempfile.mkdtemp(prefix="samlfed-demo-"))
-    # Empty config and credentials files, for this process and the function: a ~/.aws/config on a
-    # developer's machine cannot change what the demo does, and the SDKs have nothing to warn about.
-    for name, var in (("aws-config-empty", "AWS_CONFIG_FILE"), ("aws-credentials-empty", "AWS_SHARED_CREDENTIALS_FILE")):
-        (workdir / name).write_text("")
-        os.environ[var] = str(workdir / name)
+    workdir = isolated_workdir("samlfed-demo-")
 
     def on_sigterm(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
