@@ -12,6 +12,7 @@
 //! - [`aws`] — SDK configuration and clients, built once per cold start.
 //! - [`arn`] — ARNs built from the function's own partition and account.
 //! - [`refresh`] — the scheduled refresh that follows the IdP's certificate rotation.
+//! - [`logging`] — the function's logs at the level asked for, dependencies never at TRACE.
 //! - [`metrics`] — CloudWatch metrics as Embedded Metric Format log lines.
 //! - [`settings`] — the few knobs (deadline margin, response retries) read from the environment.
 
@@ -20,6 +21,7 @@ pub mod aws;
 pub mod cfn;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod logging;
 pub mod metadata;
 pub mod metrics;
 pub mod refresh;

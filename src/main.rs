@@ -1,4 +1,5 @@
-//! The Lambda entry point (`bootstrap`): logging set up as the function's logging config asks,
+//! The Lambda entry point (`bootstrap`): logging set up as the function's logging config asks
+//! (dependencies capped below TRACE, see [`samlfed::logging`]),
 //! clients built once, then one event after another through [`samlfed::cfn::handler::handle`].
 
 // The handler future nests the SDK's deeply; its layout needs more than the default depth.
@@ -10,8 +11,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    // Honours AWS_LAMBDA_LOG_FORMAT (JSON) and AWS_LAMBDA_LOG_LEVEL, as the template's LoggingConfig sets them.
-    lambda_runtime::tracing::init_default_subscriber();
+    samlfed::logging::init();
     let deps = Deps::init()
         .await
         .map_err(|e| anyhow::anyhow!("cannot build an HTTP client, so no event could be answered: {e}"))?;

@@ -171,7 +171,6 @@ async fn a_full_lifecycle_logs_no_secret_at_debug() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: at AWS_LAMBDA_LOG_LEVEL=TRACE, lambda_runtime logs the raw event (presigned ResponseURL) and the SDK logs response bodies (metadata documents) (src/main.rs)"]
 async fn a_full_lifecycle_logs_no_secret_at_trace() {
     let run = lifecycle("TRACE").await;
     assert_nothing_secret(&run, "TRACE");
