@@ -425,6 +425,31 @@ async fn iam_no_such_entity_on_a_role_update_recreates_the_role_deleted_outside_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_role_replacement_that_fails_after_iam_made_the_new_role_removes_it_and_keeps_the_old() {
+    let r = rig_with_provider().await;
+    let old = role_props("CorpIdP");
+    assert_eq!(
+        answered(&r.h, &r.deps, &role_event(&r, "Create", old.clone(), None, None).await).await["Status"],
+        "SUCCESS"
+    );
+    let mut renamed = old.clone();
+    renamed["RoleName"] = json!("CorpReadOnly2");
+    // The new role is created; attaching its managed policy fails on every attempt.
+    r.proxy
+        .inject(Match::Iam("AttachRolePolicy"), vec![Fault::iam_error(500, "ServiceFailure", "internal failure"); 4]);
+    let update = role_event(&r, "Update", renamed, Some(&role_arn("CorpReadOnly")), Some(old)).await;
+    let response = answered(&r.h, &r.deps, &update).await;
+    assert_failed(&response, &["AttachRolePolicy", "ServiceFailure"]);
+    assert_eq!(response["PhysicalResourceId"], role_arn("CorpReadOnly"), "the old id stands");
+    assert_eq!(attached(&r.h, "CorpReadOnly2").await, None, "the new role was removed again");
+    assert_eq!(
+        attached(&r.h, "CorpReadOnly").await,
+        Some((vec![READ_ONLY.to_string()], vec!["deny-iam".to_string()])),
+        "the old role is as it was"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn iam_no_such_entity_while_detaching_during_a_role_delete_still_deletes_the_role() {
     let r = rig_with_provider().await;
     let props = role_props("CorpIdP");
@@ -747,6 +772,25 @@ async fn a_replacement_onto_a_foreign_name_fails_and_touches_neither_provider() 
     let response = answered(&r.h, &r.deps, &update).await;
     assert_failed(&response, &["already exists", "Choose another Name"]);
     assert_eq!(response["PhysicalResourceId"], Harness::provider_arn("Okta"), "the old id stands");
+    assert_ours(&r.h, &idp_metadata()).await;
+    assert_foreign_intact(&r.h, "Corp", &theirs()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_that_fails_after_iam_made_the_new_provider_removes_it_and_keeps_the_old() {
+    let r = rig().await;
+    let props = json!({"Name": "Okta", "MetadataDocument": idp_metadata()});
+    answered(&r.h, &r.deps, &r.h.create(LOGICAL_ID, props.clone()).await).await;
+    r.h.create_foreign_provider("Corp", &theirs()).await;
+    let renamed = json!({"Name": "Okta2", "MetadataDocument": idp_metadata()});
+    let update = r.h.update(LOGICAL_ID, &Harness::provider_arn("Okta"), renamed, props).await;
+    // The new provider is created; reading it back fails on every attempt.
+    r.proxy.inject(Match::Iam("GetSAMLProvider"), vec![Fault::iam_error(500, "ServiceFailure", "internal failure"); 4]);
+    let response = answered(&r.h, &r.deps, &update).await;
+    assert_failed(&response, &["GetSAMLProvider", "ServiceFailure"]);
+    assert_eq!(response["PhysicalResourceId"], Harness::provider_arn("Okta"), "the old id stands");
+    // CloudFormation's rollback Update names the old id only: nothing would ever delete Okta2.
+    assert_eq!(r.h.provider_names().await, ["Corp", "Okta"], "the new provider was removed again");
     assert_ours(&r.h, &idp_metadata()).await;
     assert_foreign_intact(&r.h, "Corp", &theirs()).await;
 }

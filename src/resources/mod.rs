@@ -153,10 +153,16 @@ async fn run<R: CustomResource>(request: &Request, ctx: &OpContext<'_>, give_up_
         },
         RequestKind::Update { physical_resource_id, old_properties } => match parse() {
             Err(e) => (Ok(Err(e)), unchanged_id.clone()),
-            Ok(props) => (
-                guarded(R::update(physical_resource_id, props, old_properties, ctx), give_up_at).await,
-                unchanged_id.clone(),
-            ),
+            Ok(props) => {
+                let planned = R::planned_physical_id(&props, ctx);
+                let result = guarded(R::update(physical_resource_id, props, old_properties, ctx), give_up_at).await;
+                if planned != *physical_resource_id {
+                    if let Ok(Err(error)) = &result {
+                        undo_failed_replacement::<R>(&planned, error, ctx, give_up_at).await;
+                    }
+                }
+                (result, unchanged_id.clone())
+            }
         },
         RequestKind::Delete { physical_resource_id } => {
             (guarded(R::delete(physical_resource_id, ctx), give_up_at).await, unchanged_id.clone())
@@ -171,6 +177,28 @@ async fn run<R: CustomResource>(request: &Request, ctx: &OpContext<'_>, give_up_
             reason: error.to_string(),
         },
         Err(interrupted) => Answer::Failed { physical_resource_id: interrupted_id, reason: interrupted.to_string() },
+    }
+}
+
+/// A replacement Update that failed after IAM may have made the new resource: delete that new
+/// resource again (only if it is ours, as every Delete checks). CloudFormation keeps the old
+/// physical id when an Update fails, so no later Delete would ever name the new one and it would
+/// be left behind. Best effort: a failure here is logged, and the answer stays the update's.
+async fn undo_failed_replacement<R: CustomResource>(
+    new_id: &str,
+    error: &ResourceError,
+    ctx: &OpContext<'_>,
+    give_up_at: Option<Instant>,
+) {
+    if error.changed_nothing() {
+        return;
+    }
+    match guarded(R::delete(new_id, ctx), give_up_at).await {
+        Ok(Ok(_)) => tracing::info!(new_id, "the replacement failed; removed what it had made, if anything"),
+        Ok(Err(e)) => {
+            tracing::warn!(new_id, error = %e, "the replacement failed and what it made could not be removed")
+        }
+        Err(e) => tracing::warn!(new_id, error = %e, "the replacement failed and its clean-up was cut short"),
     }
 }
 

@@ -5,7 +5,8 @@
 //! - Update, same Name: S3 GetObject, GetSAMLProvider (ownership, current document and tags,
 //!   `Uuid`), UpdateSAMLProvider only when the document differs, Tag/UntagSAMLProvider only when
 //!   tags differ. Never delete + re-create: federation keeps working throughout.
-//! - Update, new Name: a Create of the new provider; CloudFormation then deletes the old one.
+//! - Update, new Name: a Create of the new provider; CloudFormation then deletes the old one. If
+//!   it fails after IAM made the new provider, that one is deleted again (`resources::run`).
 //! - Delete: GetSAMLProvider (ownership), DeleteSAMLProvider only when it is ours.
 
 use std::collections::BTreeMap;
