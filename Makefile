@@ -45,7 +45,7 @@ target/release/bootstrap: $(RUST_SOURCES)
 # ------------------------------------------------------------------------------ tests
 test: lint test-python test-rust
 
-lint: fmt-check clippy lint-templates guard check-iam-actions
+lint: fmt-check clippy lint-templates guard check-iam-actions deny
 
 fmt-check:
 	cargo fmt --check

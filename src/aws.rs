@@ -20,11 +20,13 @@ pub struct AwsClients {
 /// jittered backoff). Bounded, so a broken dependency ends in a FAILED answer, not a hang.
 pub const MAX_ATTEMPTS: u32 = 4;
 
-/// The SDK configuration the Lambda runs with: the standard credential chain, standard retries
-/// with [`MAX_ATTEMPTS`], and timeouts that keep one slow call from eating the deadline. Tests add
-/// their endpoint and credentials to the same loader, so they run with the same retry rules.
+/// The SDK configuration the Lambda runs with: the HTTP client of [`crate::tls`], the standard
+/// credential chain, standard retries with [`MAX_ATTEMPTS`], and timeouts that keep one slow call
+/// from eating the deadline. Tests add their endpoint and credentials to the same loader, so they
+/// run with the same retry rules.
 pub fn loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::sdk_http_client())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()

@@ -53,7 +53,7 @@ impl Deps {
         let clients = AwsClients::new(&config, settings.endpoint_url.is_some());
         let (metadata_http, init_error) = match metadata::https::client(&settings) {
             Ok(client) => (client, init_error),
-            Err(e) => (reqwest::Client::new(), init_error.or(Some(e))),
+            Err(e) => (crate::tls::reqwest_builder().build()?, init_error.or(Some(e))),
         };
         Ok(Deps { clients, http: http_client()?, metadata_http, settings, refresh_cache: Arc::default(), init_error })
     }
@@ -74,7 +74,7 @@ impl Deps {
 /// The client for response PUTs: no redirects (a presigned URL never redirects, and following
 /// one would defeat the ResponseURL allow-list), a short connect timeout.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    crate::tls::reqwest_builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(3))
         .build()

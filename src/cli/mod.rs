@@ -180,6 +180,9 @@ pub enum CliError {
     /// The local Runtime API, the function process or its answer went wrong.
     #[error("{0}")]
     Invoke(String),
+    /// No HTTP client could be built (TLS set-up failed).
+    #[error("cannot build an HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 impl CliError {
@@ -203,6 +206,7 @@ impl CliError {
             CliError::Aws { .. } => "check your AWS credentials and Region (AWS_PROFILE, AWS_REGION); for a local emulator set AWS_ENDPOINT_URL".into(),
             CliError::StackSetNotFound(_) => "check --stack-set and the Region; in a delegated administrator account add --call-as delegated-admin".into(),
             CliError::OperationNotFound { .. } => "omit --operation-id to follow the latest operation".into(),
+            CliError::Http(_) => "the system's TLS set-up (root certificates) could not be loaded".into(),
             CliError::Invoke(_) => "run with the function's logs visible (they go to stderr) and check AWS_ENDPOINT_URL and the function path".into(),
         }
     }

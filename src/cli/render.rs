@@ -81,7 +81,7 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
     let clients = AwsClients::new(&config, false);
     let settings = Settings::default();
     let owner = Owner { stack_id: String::new(), logical_resource_id: String::new() };
-    let http = reqwest::Client::new();
+    let http = crate::tls::reqwest_builder().build()?;
     let fetchers =
         Fetchers { s3: &clients.s3, https: &http, timeout: settings.metadata_timeout, allow_loopback: false };
     let ctx = OpContext { clients: &clients, fetchers, scope: &scope, settings: &settings, owner: &owner };

@@ -60,7 +60,7 @@ pub enum HttpsError {
 /// certificates.
 pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
     let allow_loopback = settings.test_allow_loopback;
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::tls::reqwest_builder()
         .https_only(true)
         // The whole fetch, body included, is bounded by `fetch`'s own timeout.
         .connect_timeout(Duration::from_secs(5))

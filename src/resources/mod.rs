@@ -266,7 +266,7 @@ mod tests {
         let scope = AccountScope { partition: "aws".into(), account_id: "123456789012".into() };
         let settings = Settings::default();
         let owner = Owner { stack_id: "s".into(), logical_resource_id: "L".into() };
-        let http = reqwest::Client::new();
+        let http = crate::tls::reqwest_builder().build().unwrap();
         let fetchers =
             Fetchers { s3: &clients.s3, https: &http, timeout: settings.metadata_timeout, allow_loopback: false };
         let ctx = OpContext { clients: &clients, fetchers, scope: &scope, settings: &settings, owner: &owner };

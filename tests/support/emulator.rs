@@ -57,7 +57,9 @@ impl Emulator {
     /// The calls signed with `access_key` since the last [`Emulator::clear_calls`], as
     /// `service:Action` strings, in order.
     pub async fn calls(&self, access_key: &str) -> Vec<String> {
-        let body = reqwest::get(format!("{}/_samlfed/calls", self.endpoint()))
+        let body = client()
+            .get(format!("{}/_samlfed/calls", self.endpoint()))
+            .send()
             .await
             .expect("call log")
             .bytes()
@@ -73,7 +75,7 @@ impl Emulator {
     }
 
     pub async fn clear_calls(&self) {
-        reqwest::Client::new().delete(format!("{}/_samlfed/calls", self.endpoint())).send().await.expect("clear calls");
+        client().delete(format!("{}/_samlfed/calls", self.endpoint())).send().await.expect("clear calls");
     }
 }
 
@@ -82,4 +84,9 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A plain HTTP client for the emulator's own endpoints (TLS set up as the function's).
+fn client() -> reqwest::Client {
+    samlfed::tls::reqwest_builder().build().expect("http client")
 }
