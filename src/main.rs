@@ -12,9 +12,8 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     samlfed::logging::init();
-    let deps = Deps::init()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot build an HTTP client, so no event could be answered: {e}"))?;
+    let deps =
+        Deps::init().await.map_err(|e| format!("cannot build an HTTP client, so no event could be answered: {e}"))?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // A failed refresh is a function error (Lambda's Errors metric); its message is readable.

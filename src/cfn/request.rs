@@ -2,10 +2,10 @@
 //!
 //! Parsing happens in two steps so that a malformed event is still answered whenever it can be:
 //! first the ResponseURL alone (refuse the event if it is missing or not allowed), then the rest
-//! with `aws_lambda_events`' request type. What the second step cannot read becomes a FAILED
-//! response that echoes whatever identifiers the event did carry.
+//! into [`Fields`]. What the second step cannot read becomes a FAILED response that echoes
+//! whatever identifiers the event did carry.
 
-use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 use url::Url;
@@ -51,6 +51,24 @@ pub struct Request {
     pub properties: Map<String, Value>,
 }
 
+/// The fields of an event this function reads (others, such as `ServiceToken`, are ignored).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Fields {
+    request_type: String,
+    request_id: String,
+    stack_id: String,
+    resource_type: String,
+    logical_resource_id: String,
+    /// Update and Delete only.
+    #[serde(default)]
+    physical_resource_id: Option<String>,
+    resource_properties: Value,
+    /// Update only; missing is read as empty (it only tells what an update may remove).
+    #[serde(default)]
+    old_resource_properties: Value,
+}
+
 /// The event could not be read as a custom-resource request (but it can still be answered).
 #[derive(Debug, Error, PartialEq)]
 #[error("the event is not a valid CloudFormation custom-resource request ({0}); check the custom resource's definition in the template")]
@@ -80,47 +98,28 @@ pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
         Some(other) => return Err(MalformedRequest(format!("RequestType {other} is not Create, Update or Delete"))),
         None => return Err(MalformedRequest("RequestType is missing".to_string())),
     }
-    let parsed: CloudFormationCustomResourceRequest<Value, Value> =
-        serde_json::from_value(event).map_err(|e| MalformedRequest(e.to_string()))?;
-    let (kind, echo, resource_type, properties) = match parsed {
-        CloudFormationCustomResourceRequest::Create(r) => (
-            RequestKind::Create,
-            Echo {
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: None,
-            },
-            r.resource_type,
-            r.resource_properties,
-        ),
-        CloudFormationCustomResourceRequest::Update(r) => (
-            RequestKind::Update {
-                physical_resource_id: r.physical_resource_id.clone(),
-                old_properties: properties_map(r.old_resource_properties, "OldResourceProperties")?,
-            },
-            Echo {
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: Some(r.physical_resource_id),
-            },
-            r.resource_type,
-            r.resource_properties,
-        ),
-        CloudFormationCustomResourceRequest::Delete(r) => (
-            RequestKind::Delete { physical_resource_id: r.physical_resource_id.clone() },
-            Echo {
-                stack_id: r.stack_id,
-                request_id: r.request_id,
-                logical_resource_id: r.logical_resource_id,
-                physical_resource_id: Some(r.physical_resource_id),
-            },
-            r.resource_type,
-            r.resource_properties,
-        ),
-        _ => return Err(MalformedRequest("unknown RequestType".to_string())),
+    let fields: Fields = serde_json::from_value(event).map_err(|e| MalformedRequest(e.to_string()))?;
+    let kind = match (fields.request_type.as_str(), fields.physical_resource_id.clone()) {
+        ("Create", _) => RequestKind::Create,
+        ("Update", Some(physical_resource_id)) => RequestKind::Update {
+            physical_resource_id,
+            old_properties: properties_map(fields.old_resource_properties, "OldResourceProperties")?,
+        },
+        ("Delete", Some(physical_resource_id)) => RequestKind::Delete { physical_resource_id },
+        (other, None) => {
+            return Err(MalformedRequest(format!("missing field `PhysicalResourceId`, which every {other} carries")))
+        }
+        (other, Some(_)) => {
+            return Err(MalformedRequest(format!("RequestType {other:?} is not Create, Update or Delete")))
+        }
     };
+    let echo = Echo {
+        stack_id: fields.stack_id,
+        request_id: fields.request_id,
+        logical_resource_id: fields.logical_resource_id,
+        physical_resource_id: if kind == RequestKind::Create { None } else { fields.physical_resource_id },
+    };
+    let (resource_type, properties) = (fields.resource_type, fields.resource_properties);
     for (name, value) in
         [("StackId", &echo.stack_id), ("RequestId", &echo.request_id), ("LogicalResourceId", &echo.logical_resource_id)]
     {

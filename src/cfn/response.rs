@@ -5,13 +5,9 @@
 //! resource types keep it small (well under 4096 bytes with the identifiers), and a missing
 //! attribute would break `Fn::GetAtt` silently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use aws_lambda_events::event::cloudformation::{
-    CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
-};
+use serde::Serialize;
 
 use super::request::Echo;
 
@@ -35,34 +31,43 @@ impl Answer {
     }
 }
 
+/// The response body, in the fields and spelling CloudFormation reads.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Response<'a> {
+    status: &'static str,
+    /// A SUCCESS carries no Reason at all rather than `"Reason": null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    physical_resource_id: &'a str,
+    stack_id: &'a str,
+    request_id: &'a str,
+    logical_resource_id: &'a str,
+    no_echo: bool,
+    data: &'a BTreeMap<String, String>,
+}
+
 /// Serialises the response for `echo`, cutting the Reason until the body fits [`MAX_BODY_BYTES`].
 pub fn body(echo: &Echo, answer: &Answer) -> Vec<u8> {
-    let mut response = CloudFormationCustomResourceResponse::default();
-    response.stack_id = echo.stack_id.clone();
-    response.request_id = echo.request_id.clone();
-    response.logical_resource_id = echo.logical_resource_id.clone();
-    let reason = match answer {
-        Answer::Success { physical_resource_id, data, no_echo } => {
-            response.status = CloudFormationCustomResourceResponseStatus::Success;
-            response.physical_resource_id = physical_resource_id.clone();
-            response.data = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>();
-            response.no_echo = *no_echo;
-            None
-        }
+    let no_data = BTreeMap::new();
+    let (physical_resource_id, data, no_echo, reason) = match answer {
+        Answer::Success { physical_resource_id, data, no_echo } => (physical_resource_id, data, *no_echo, None),
         Answer::Failed { physical_resource_id, reason } => {
-            response.status = CloudFormationCustomResourceResponseStatus::Failed;
-            response.physical_resource_id = physical_resource_id.clone();
-            Some(reason.as_str())
+            (physical_resource_id, &no_data, false, Some(reason.as_str()))
         }
     };
-    let mut serialise = |reason: Option<String>| {
-        response.reason = reason;
-        // A SUCCESS carries no Reason at all rather than `"Reason": null`.
-        let mut value = serde_json::to_value(&response).unwrap_or_default();
-        if let Some(fields) = value.as_object_mut().filter(|f| f.get("Reason").is_some_and(Value::is_null)) {
-            fields.remove("Reason");
-        }
-        serde_json::to_vec(&value).unwrap_or_default()
+    let serialise = |reason: Option<String>| {
+        let response = Response {
+            status: answer.status(),
+            reason,
+            physical_resource_id,
+            stack_id: &echo.stack_id,
+            request_id: &echo.request_id,
+            logical_resource_id: &echo.logical_resource_id,
+            no_echo,
+            data,
+        };
+        serde_json::to_vec(&response).unwrap_or_default()
     };
     let whole = serialise(reason.map(str::to_string));
     let Some(reason) = reason.filter(|_| whole.len() > MAX_BODY_BYTES) else {
@@ -98,6 +103,7 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn echo() -> Echo {
         Echo {
