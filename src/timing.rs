@@ -15,8 +15,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
-/// Time spent in AWS calls since the last [`AwsTime::take`]. One per process: Lambda runs one
-/// invocation at a time in a process, so one running total serves.
+/// Time spent in AWS calls since the last [`AwsTime::take`]. One per set of clients: Lambda runs
+/// one invocation at a time in a process, so one running total serves.
 #[derive(Debug, Default)]
 pub struct AwsTime(AtomicU64);
 

@@ -1,7 +1,7 @@
 //! One TLS stack for every HTTPS connection the function makes: rustls with ring. The SDK's
 //! client and the reqwest clients (response PUTs, HTTPS metadata) share it, so one crypto
-//! library is linked, and the smaller one: ring instead of aws-lc-rs took about 1 MB off the
-//! binary (bench/results.md), which is zip size and cold start.
+//! library is linked, and the smaller one: ring instead of aws-lc-rs took 0.7 MB off the x86_64
+//! binary (9.27 to 8.54 MB), which is zip size and cold start.
 
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;

@@ -106,11 +106,9 @@ pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
             old_properties: properties_map(fields.old_resource_properties, "OldResourceProperties")?,
         },
         ("Delete", Some(physical_resource_id)) => RequestKind::Delete { physical_resource_id },
-        (other, None) => {
+        // An Update or a Delete (the RequestType was checked above) without the id.
+        (other, _) => {
             return Err(MalformedRequest(format!("missing field `PhysicalResourceId`, which every {other} carries")))
-        }
-        (other, Some(_)) => {
-            return Err(MalformedRequest(format!("RequestType {other:?} is not Create, Update or Delete")))
         }
     };
     let echo = Echo {
