@@ -30,7 +30,10 @@ deny-install: | $(CARGO_DENY)
 $(TOOLS_DIR)/bin/cargo-deny:
 	cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION) --root $(TOOLS_DIR)
 
+# cargo fetch first: licence checks read every crate of the graph, the Windows-only ones included,
+# which a Linux build never downloads (the registry is reachable; the advisory database is not).
 deny: | $(CARGO_DENY)
+	cargo fetch --locked
 	$(CARGO_DENY) --offline check licenses bans sources
 
 fuzz-install: | $(CARGO_FUZZ)
