@@ -476,7 +476,6 @@ class Bench:
                 for i in self.impls)
             print(f"  round {r}/{self.args.rounds}: cold C/U/D ms  {cold}  ({time.monotonic() - t:.1f} s)", flush=True)
 
-
     def read_own_times(self) -> None:
         """samlfed logs each answer's split (``aws_ms``: SDK operations + the response PUT, timed in
         the process; ``own_ms``: the rest, from the event's arrival to its answer). Attach it to
