@@ -57,7 +57,8 @@ impl Emulator {
     /// The calls signed with `access_key` since the last [`Emulator::clear_calls`], as
     /// `service:Action` strings, in order.
     pub async fn calls(&self, access_key: &str) -> Vec<String> {
-        let body = client()
+        let body = samlfed::cfn::handler::http_client()
+            .expect("http client")
             .get(format!("{}/_samlfed/calls", self.endpoint()))
             .send()
             .await
@@ -75,7 +76,12 @@ impl Emulator {
     }
 
     pub async fn clear_calls(&self) {
-        client().delete(format!("{}/_samlfed/calls", self.endpoint())).send().await.expect("clear calls");
+        samlfed::cfn::handler::http_client()
+            .expect("http client")
+            .delete(format!("{}/_samlfed/calls", self.endpoint()))
+            .send()
+            .await
+            .expect("clear calls");
     }
 }
 
@@ -84,9 +90,4 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A plain HTTP client for the emulator's own endpoints (TLS set up as the function's).
-fn client() -> reqwest::Client {
-    samlfed::tls::reqwest_builder().build().expect("http client")
 }
