@@ -47,9 +47,19 @@ pub struct Request {
     pub kind: RequestKind,
     pub echo: Echo,
     pub resource_type: String,
-    /// `ResourceProperties` without `ServiceToken` (which CloudFormation adds, and we never need).
+    /// `ResourceProperties` without CloudFormation's own fields ([`CLOUDFORMATION_FIELDS`]).
     pub properties: Map<String, Value>,
 }
+
+/// The fields of `AWS::CloudFormation::CustomResource` that CloudFormation itself reads, and which
+/// it still sends on inside `ResourceProperties` and `OldResourceProperties` (values as strings).
+/// AWS's request reference lists exactly these two as the template developer's request properties
+/// beside the provider's own: "All other fields in the resource properties are optional and are
+/// sent, verbatim, to the custom resource provider"
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requests.html>).
+/// They are not the resource's properties: every resource type's `deny_unknown_fields` would
+/// refuse them, and a change of them alone must change nothing in IAM.
+pub const CLOUDFORMATION_FIELDS: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 
 /// The fields of an event this function reads (others, such as `ServiceToken`, are ignored).
 #[derive(Deserialize)]
@@ -128,12 +138,15 @@ pub fn parse(event: Value) -> Result<Request, MalformedRequest> {
     Ok(Request { kind, echo, resource_type, properties: properties_map(properties, "ResourceProperties")? })
 }
 
-/// A properties object without `ServiceToken`; `null` (no properties at all) is an empty map.
+/// A properties object without CloudFormation's own fields; `null` (no properties at all) is an
+/// empty map.
 fn properties_map(value: Value, field: &str) -> Result<Map<String, Value>, MalformedRequest> {
     match value {
         Value::Null => Ok(Map::new()),
         Value::Object(mut map) => {
-            map.remove("ServiceToken");
+            for own in CLOUDFORMATION_FIELDS {
+                map.remove(own);
+            }
             Ok(map)
         }
         _ => Err(MalformedRequest(format!("{field} is not an object"))),
@@ -154,12 +167,12 @@ mod tests {
             "RequestId": "req-1",
             "ResourceType": "Custom::SAMLProvider",
             "LogicalResourceId": "Provider",
-            "ResourceProperties": {"ServiceToken": "arn:aws:lambda:…", "Name": "Okta"}
+            "ResourceProperties": {"ServiceToken": "arn:aws:lambda:…", "ServiceTimeout": "300", "Name": "Okta"}
         })
     }
 
     #[test]
-    fn a_create_event_is_read_and_service_token_dropped() {
+    fn a_create_event_is_read_and_cloudformations_own_fields_dropped() {
         let request = parse(create()).unwrap();
         assert_eq!(request.kind, RequestKind::Create);
         assert_eq!(request.echo.logical_resource_id, "Provider");
@@ -171,13 +184,14 @@ mod tests {
         let mut event = create();
         event["RequestType"] = json!("Update");
         event["PhysicalResourceId"] = json!("arn:aws:iam::123456789012:saml-provider/Okta");
-        event["OldResourceProperties"] = json!({"Name": "Old", "ServiceToken": "x"});
+        event["OldResourceProperties"] = json!({"Name": "Old", "ServiceToken": "x", "ServiceTimeout": "60"});
         let request = parse(event).unwrap();
         match request.kind {
             RequestKind::Update { physical_resource_id, old_properties } => {
                 assert_eq!(physical_resource_id, "arn:aws:iam::123456789012:saml-provider/Okta");
                 assert_eq!(old_properties.get("Name"), Some(&json!("Old")));
                 assert!(!old_properties.contains_key("ServiceToken"));
+                assert!(!old_properties.contains_key("ServiceTimeout"));
             }
             other => panic!("expected Update, got {other:?}"),
         }
