@@ -114,6 +114,24 @@ impl Harness {
     /// A custom-resource event as CloudFormation sends it, with a fresh RequestId and a presigned
     /// PUT ResponseURL for the response bucket (key = RequestId).
     pub async fn event(&self, request_type: &str, resource_type: &str, logical_id: &str, properties: Value) -> Value {
+        let (request_id, response_url) = self.response_url().await;
+        let mut props = properties;
+        props["ServiceToken"] = json!(FUNCTION_ARN);
+        json!({
+            "RequestType": request_type,
+            "ServiceToken": FUNCTION_ARN,
+            "ResponseURL": response_url,
+            "StackId": STACK_ID,
+            "RequestId": request_id,
+            "ResourceType": resource_type,
+            "LogicalResourceId": logical_id,
+            "ResourceProperties": props,
+        })
+    }
+
+    /// A fresh RequestId and a presigned PUT URL for its response (key = RequestId), as
+    /// CloudFormation makes one per request.
+    pub async fn response_url(&self) -> (String, String) {
         let request_id = format!("req-{}", REQUESTS.fetch_add(1, Ordering::Relaxed));
         let presigned = self
             .s3
@@ -123,18 +141,7 @@ impl Harness {
             .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).expect("presigning config"))
             .await
             .expect("presign");
-        let mut props = properties;
-        props["ServiceToken"] = json!(FUNCTION_ARN);
-        json!({
-            "RequestType": request_type,
-            "ServiceToken": FUNCTION_ARN,
-            "ResponseURL": presigned.uri(),
-            "StackId": STACK_ID,
-            "RequestId": request_id,
-            "ResourceType": resource_type,
-            "LogicalResourceId": logical_id,
-            "ResourceProperties": props,
-        })
+        (request_id, presigned.uri().to_string())
     }
 
     pub async fn create(&self, logical_id: &str, properties: Value) -> Value {

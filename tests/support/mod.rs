@@ -8,6 +8,8 @@ pub mod function;
 pub mod harness;
 pub mod https_idp;
 pub mod runtime_api;
+pub mod stack;
+pub mod template;
 
 /// A valid IdP metadata document (certificate valid 2025–2045), as a user would upload it.
 pub fn idp_metadata() -> String {
