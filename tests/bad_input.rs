@@ -33,7 +33,8 @@ async fn property_errors_name_the_property_and_change_nothing() {
             vec!["unknown field `Colour`", "fix the resource's Properties"],
         ),
         (json!({"MetadataUrl": url}), vec!["missing field `Name`"]),
-        (json!({"Name": 42, "MetadataUrl": url}), vec!["invalid type", "Properties"]),
+        // CloudFormation sends a number as a string (a valid Name), but a list stays a list.
+        (json!({"Name": ["Okta"], "MetadataUrl": url}), vec!["invalid type", "Properties"]),
         (json!({"Name": "has space", "MetadataUrl": url}), vec!["Name \"has space\"", "1 to 128"]),
         (json!({"Name": "x".repeat(129), "MetadataUrl": url}), vec!["Name", "1 to 128"]),
         (

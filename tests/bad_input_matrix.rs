@@ -39,8 +39,11 @@ async fn assert_failed_once(h: &Harness, event: &Value, response_key_event: &Val
 }
 
 /// A Create of `resource_type` with `props` that must be refused naming `phrases`.
+///
+/// The properties go as written, JSON types included: a caller holding `lambda:InvokeFunction`
+/// can send a number, a boolean or null where CloudFormation would send a string.
 async fn assert_create_refused(h: &Harness, resource_type: &str, props: Value, phrases: &[&str]) {
-    let event = h.event("Create", resource_type, LOGICAL_ID, props).await;
+    let event = h.forged_event("Create", resource_type, LOGICAL_ID, props).await;
     let response = assert_failed_once(h, &event, &event, phrases).await;
     let physical_id = response["PhysicalResourceId"].as_str().unwrap();
     assert!(physical_id.starts_with(NOTHING_CREATED), "the rollback Delete must be a no-op: {physical_id}");

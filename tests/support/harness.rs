@@ -111,9 +111,26 @@ impl Harness {
         (format!("s3://{METADATA_BUCKET}/{key}"), out.version_id().unwrap_or_default().to_string())
     }
 
-    /// A custom-resource event as CloudFormation sends it, with a fresh RequestId and a presigned
-    /// PUT ResponseURL for the response bucket (key = RequestId).
+    /// A custom-resource event with hand-written properties, shaped as CloudFormation sends it: a
+    /// fresh RequestId, a presigned PUT ResponseURL for the response bucket (key = RequestId),
+    /// `ServiceToken` among the properties and every scalar a string
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requests.html>).
+    /// Events for the project's own template come from [`super::stack::TemplateStack`]; this is for
+    /// what that template never renders (a user's own template, a malformed or forged event), and
+    /// each caller says why.
     pub async fn event(&self, request_type: &str, resource_type: &str, logical_id: &str, properties: Value) -> Value {
+        self.forged_event(request_type, resource_type, logical_id, super::template::stringify(properties)).await
+    }
+
+    /// The same, with the properties' JSON types as written: what anyone holding
+    /// `lambda:InvokeFunction` can send, and CloudFormation never does (numbers, booleans, null).
+    pub async fn forged_event(
+        &self,
+        request_type: &str,
+        resource_type: &str,
+        logical_id: &str,
+        properties: Value,
+    ) -> Value {
         let (request_id, response_url) = self.response_url().await;
         let mut props = properties;
         props["ServiceToken"] = json!(FUNCTION_ARN);
