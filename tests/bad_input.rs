@@ -1,5 +1,8 @@
 //! Bad input gets a FAILED answer whose Reason names the property and the fix — and IAM is left
 //! exactly as it was (no IAM call at all).
+//!
+//! Hand-written properties, and why: bad input is what the project's template cannot render (its
+//! parameters' patterns refuse it); a user's own template, or a direct invoker, can send it.
 
 mod support;
 

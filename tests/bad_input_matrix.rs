@@ -4,6 +4,10 @@
 //!
 //! Events that cannot be answered honestly (no usable ResponseURL) are refused: no AWS call, no
 //! PUT, and the URL is never contacted — proven with a listener that counts connections.
+//!
+//! Hand-written events, and why: malformed and forged events are what CloudFormation never sends;
+//! the wrong-type cases keep their JSON types (`Harness::forged_event`), as only a direct invoker
+//! can send them.
 
 mod support;
 

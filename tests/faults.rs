@@ -8,6 +8,9 @@
 //! slow bodies, response URLs that fail or never answer). A panic is injected with
 //! aws-smithy-mocks. Every count below is exact: the proxy logs each attempt, the emulator's call
 //! log each response PUT.
+//!
+//! Hand-written properties, and why: each fault needs the smallest event that reaches the failing
+//! call; the events of the project's template are covered in `template_events.rs`.
 
 mod support;
 

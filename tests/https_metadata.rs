@@ -1,5 +1,8 @@
 //! `MetadataUrl = https://…`: fetched with certificate validation from addresses the function may
 //! reach, every failure its own Reason, IAM unchanged unless the document is good.
+//!
+//! Hand-written properties, and why: each case points `MetadataUrl` at one misbehaving path of
+//! the test IdP; the template's `MetadataHttpsUrl` parameter is rendered in `template_events.rs`.
 
 mod support;
 

@@ -1,5 +1,9 @@
 //! The scheduled refresh: one conditional fetch; IAM is written only when the content changed,
 //! and only for a provider samlfed made; unchanged metadata on a warm function costs no IAM call.
+//!
+//! Hand-written refresh bodies, and why: they vary the source (HTTPS, S3, foreign providers) one
+//! at a time. The refresh event the template's `RefreshRule` really sends is rendered and run in
+//! `template_events.rs`.
 
 mod support;
 

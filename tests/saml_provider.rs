@@ -1,5 +1,11 @@
 //! `Custom::SAMLProvider` lifecycles against the local emulator: an event in, the response
 //! CloudFormation would read and the IAM state out.
+//!
+//! Hand-written properties, and why: these are the resource type's contract for any template —
+//! `Tags`, an inline `MetadataDocument`, foreign providers of the same name, exact AWS call counts
+//! — which the project's own template never renders. What that template renders, and the
+//! lifecycle it drives, is in `template_events.rs`. The harness still shapes every event as
+//! CloudFormation does (scalars as strings, `ServiceToken` present).
 
 mod support;
 

@@ -1,4 +1,8 @@
 //! `Custom::SAMLRole` against the local emulator: event in, response and IAM state out.
+//!
+//! Hand-written properties, and why: inline `Policies`, `Audiences`, `Tags` and the diffs between
+//! them are the resource type's contract for a user's own template; the project's template renders
+//! none of them. Its own role events are in `template_events.rs`.
 
 mod support;
 
