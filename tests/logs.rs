@@ -7,6 +7,7 @@ mod support;
 
 use std::time::Duration;
 
+use samlfed::logging::{lambda_level_of, lambda_sends, LambdaLevel};
 use serde_json::{json, Value};
 use support::function::{Function, SECRET_KEY, SESSION_TOKEN};
 use support::harness::{Harness, FUNCTION_ARN};
@@ -198,4 +199,46 @@ async fn every_sdk_operation_is_counted_as_aws_time() {
     let s3 = h.deps.clients.aws_time.take();
     assert!(iam > Duration::ZERO && s3 > Duration::ZERO, "IAM {iam:?}, S3 {s3:?}");
     assert_eq!(h.deps.clients.aws_time.take(), Duration::ZERO, "taken means started again");
+}
+
+/// With `LogFormat: JSON`, Lambda sends only the lines at the function's ApplicationLogLevel or
+/// less detail, and reads a line without a valid `level` or RFC 3339 `timestamp` as INFO
+/// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html). At
+/// every level the template's `LogLevel` allows, the real binary writes the certificate-expiry
+/// metric (an EMF line, its only way to CloudWatch) with a level Lambda sends at that setting,
+/// and every line it writes is read by Lambda at the level it declares.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_certificate_expiry_metric_reaches_cloudwatch_at_every_log_level() {
+    let h = Harness::start().await;
+    for setting in LambdaLevel::ALL {
+        let mut api = RuntimeApi::start(FUNCTION_ARN);
+        let function = Function::start(&api, &h.emulator.endpoint(), &[("AWS_LAMBDA_LOG_LEVEL", setting.as_str())]);
+        let name = format!("Okta-{}", setting.as_str());
+        let event = h.create(&name, json!({"Name": name, "MetadataDocument": idp_metadata()})).await;
+        let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
+        assert_eq!(
+            outcome,
+            Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})),
+            "{}",
+            function.output()
+        );
+        let output = function.stop();
+        let metrics: Vec<&str> = output.lines().filter(|l| l.contains(r#""_aws""#)).collect();
+        assert_eq!(metrics.len(), 1, "one metric line at {setting:?}:\n{output}");
+        let metric: Value = serde_json::from_str(metrics[0]).expect("the metric line is JSON");
+        assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "DaysToCertificateExpiry");
+        assert_eq!(metric["ProviderName"], name.as_str());
+        assert!(
+            lambda_sends(setting, metrics[0]),
+            "at ApplicationLogLevel {setting:?} Lambda reads the metric line as {:?} and drops it: {}",
+            lambda_level_of(metrics[0]),
+            metrics[0]
+        );
+        for line in output.lines().filter(|l| l.starts_with('{')) {
+            let declared =
+                serde_json::from_str::<Value>(line).ok().and_then(|v| v["level"].as_str().and_then(LambdaLevel::parse));
+            let declared = declared.unwrap_or_else(|| panic!("a JSON line without a level Lambda knows: {line}"));
+            assert_eq!(lambda_level_of(line), declared, "Lambda would not read this line's level: {line}");
+        }
+    }
 }
