@@ -139,13 +139,16 @@ async fn s3_no_such_bucket_fails_before_iam_and_the_rollback_spares_the_foreign_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn s3_access_denied_names_the_permission_and_is_not_retried() {
+async fn s3_access_denied_names_the_permission_after_the_bounded_retry() {
     let r = rig().await;
     let create = create_over_foreign(&r).await;
-    r.proxy.inject(Match::S3Get, [Fault::s3_error(403, "AccessDenied", "Access Denied")]);
+    // IAM's eventual consistency: a just-created execution role is refused for a while, so the
+    // function asks again (samlfed::aws::ACCESS_DENIED_RETRY) before it gives up.
+    let attempts = samlfed::aws::ACCESS_DENIED_RETRY.attempts_made() as usize;
+    r.proxy.inject(Match::S3Get, vec![Fault::s3_error(403, "AccessDenied", "Access Denied"); attempts]);
     let response = answered(&r.h, &r.deps, &create).await;
     assert_failed(&response, &["AccessDenied", "s3:GetObject", "bucket policy"]);
-    assert_eq!(r.proxy.count(&Match::S3Get), 1, "a 403 is final");
+    assert_eq!(r.proxy.count(&Match::S3Get), attempts, "refused on every attempt of the bounded retry");
     assert!(r.h.iam_calls().await.is_empty());
     rollback_spares_foreign(&r, &response).await;
 }
@@ -269,13 +272,20 @@ async fn iam_invalid_input_is_not_retried_and_says_to_check_the_properties() {
 async fn iam_access_denied_names_the_missing_permission() {
     let r = rig().await;
     let create = create_over_foreign(&r).await;
+    let attempts = samlfed::aws::ACCESS_DENIED_RETRY.attempts_made() as usize;
     r.proxy.inject(
         Match::Iam("CreateSAMLProvider"),
-        [Fault::iam_error(403, "AccessDenied", "User is not authorized to perform: iam:CreateSAMLProvider")],
+        vec![
+            Fault::iam_error(403, "AccessDenied", "User is not authorized to perform: iam:CreateSAMLProvider");
+            attempts
+        ],
     );
     let response = answered(&r.h, &r.deps, &create).await;
-    assert_failed(&response, &["may not call iam:CreateSAMLProvider", "grant it in the role's policy"]);
-    assert_eq!(r.proxy.count(&Match::Iam("CreateSAMLProvider")), 1);
+    assert_failed(
+        &response,
+        &["may not call iam:CreateSAMLProvider", "grant it in the role's policy", "denied on all 4 attempts"],
+    );
+    assert_eq!(r.proxy.count(&Match::Iam("CreateSAMLProvider")), attempts);
     rollback_spares_foreign(&r, &response).await;
 }
 

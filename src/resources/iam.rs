@@ -43,9 +43,17 @@ where
         Some("LimitExceeded") => format!(
             "IAM {operation} for {target} failed: an IAM quota was reached ({detail}); remove what is no longer used or ask for a quota increase, then retry"
         ),
-        Some("AccessDenied" | "AccessDeniedException") => format!(
-            "IAM {operation} for {target} failed: the function's execution role may not call iam:{operation} on it ({detail}); grant it in the role's policy"
-        ),
+        // Refused on every attempt of the AccessDenied retry (crate::aws::ACCESS_DENIED_RETRY),
+        // which waits out IAM's eventual consistency for a just-created execution role:
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+        code if crate::aws::is_access_denied(code) => {
+            let retry = crate::aws::ACCESS_DENIED_RETRY;
+            format!(
+                "IAM {operation} for {target} was denied on all {} attempts over {} s ({detail}) — longer than IAM takes to put a new execution role into effect. The function's execution role may not call iam:{operation} on it; grant it in the role's policy (FunctionRole in templates/saml-federation.yaml), then retry the stack operation",
+                retry.attempts_made(),
+                retry.total_wait().as_secs_f64(),
+            )
+        }
         Some("ConcurrentModification") => format!(
             "IAM {operation} for {target} failed: another change to it was in progress ({detail}); retry the stack operation"
         ),
@@ -54,4 +62,45 @@ where
         }
         _ => format!("IAM {operation} for {target} failed after retries: {detail}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iam::operation::create_saml_provider::CreateSAMLProviderError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn iam_refusal(code: &str, message: &str) -> SdkError<CreateSAMLProviderError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        let raw = HttpResponse::new(403u16.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(CreateSAMLProviderError::generic(meta), raw)
+    }
+
+    /// An AccessDenied that outlasted the retry names the action, the wait, and the fix.
+    #[test]
+    fn a_persistent_access_denied_names_the_action_the_wait_and_the_fix() {
+        let err = iam_refusal("AccessDenied", "User: arn:aws:sts::123456789012:assumed-role/samlfed/fn is not authorized to perform: iam:CreateSAMLProvider");
+        let ResourceError::Aws(reason) =
+            iam_error("CreateSAMLProvider", "arn:aws:iam::123456789012:saml-provider/Okta", &err)
+        else {
+            panic!("an AWS failure")
+        };
+        for phrase in [
+            "IAM CreateSAMLProvider for arn:aws:iam::123456789012:saml-provider/Okta was denied",
+            "on all 4 attempts over 7 s",
+            "AccessDenied: User: arn:aws:sts::123456789012:assumed-role/samlfed/fn is not authorized",
+            "may not call iam:CreateSAMLProvider",
+            "grant it in the role's policy",
+        ] {
+            assert!(reason.contains(phrase), "{phrase:?} missing from: {reason}");
+        }
+        let ResourceError::Aws(json_style) =
+            iam_error("CreateSAMLProvider", "x", &iam_refusal("AccessDeniedException", "no"))
+        else {
+            panic!("an AWS failure")
+        };
+        assert!(json_style.contains("on all 4 attempts"), "{json_style}");
+    }
 }

@@ -42,7 +42,8 @@ pub fn fast_settings(endpoint: &str) -> Settings {
         response_attempts: 3,
         response_backoff: Duration::from_millis(20),
         response_timeout: Duration::from_secs(2),
-        metadata_timeout: Duration::from_secs(5),
+        // Longer than the AccessDenied retry (7 s), as the production default (20 s) is.
+        metadata_timeout: Duration::from_secs(10),
         consistency_backoff: Duration::from_millis(50),
         endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
         test_allow_loopback: false,
