@@ -493,7 +493,7 @@ async fn a_trusted_certificate_pin_that_matches_nothing_is_refused() {
         &h,
         "Custom::SAMLProvider",
         props,
-        &["TrustedCertificateSha256", "none of the document's signing certificates", "add the new fingerprint"],
+        &["TrustedCertificateSha256", "certificates that are not pinned", "add the new fingerprint"],
     )
     .await;
 }

@@ -111,7 +111,7 @@ async fn pins_that_do_not_match_the_fetched_document_refuse_it() {
         response["Reason"]
             .as_str()
             .unwrap()
-            .contains("TrustedCertificateSha256: none of the document's signing certificates"),
+            .contains("TrustedCertificateSha256: the document holds certificates that are not pinned"),
         "{response}"
     );
     assert!(h.provider_names().await.is_empty(), "IAM unchanged");

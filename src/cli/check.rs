@@ -269,6 +269,7 @@ pub fn check_document(
                 valid_until: None,
                 sso_endpoints: Vec::new(),
                 signing_certificates: Vec::new(),
+                every_certificate: Vec::new(),
                 warnings: Vec::new(),
             };
             report.sha256 = Some(digest_only.sha256_hex.clone());

@@ -1,6 +1,11 @@
-//! Integrity pins: the document's SHA-256 (`MetadataSha256`) and the signing certificates'
-//! fingerprints (`TrustedCertificateSha256`). With either, a team can read metadata from a shared
-//! bucket without trusting everyone who can write to it.
+//! Integrity pins: the document's SHA-256 (`MetadataSha256`) and the certificates' fingerprints
+//! (`TrustedCertificateSha256`). With either, a team can read metadata from a shared bucket
+//! without trusting everyone who can write to it.
+//!
+//! A certificate pin covers the whole document: IAM trusts every certificate in the metadata it
+//! is given, so one unpinned certificate beside a pinned one would let whoever added it sign
+//! assertions. Every `X509Certificate` element — signing or encryption, in any descriptor — must
+//! be pinned; rotating means pinning the new certificate first, then publishing it.
 
 use thiserror::Error;
 
@@ -13,8 +18,8 @@ pub enum PinError {
     Malformed { property: &'static str, value: String },
     #[error("MetadataSha256: the document's SHA-256 is {actual}, not the pinned {expected}; if the new document is the one you want, put its SHA-256 in MetadataSha256, else find out who changed it")]
     DocumentMismatch { expected: String, actual: String },
-    #[error("TrustedCertificateSha256: none of the document's signing certificates ({actual}) is pinned; if the IdP rotated its certificate, add the new fingerprint to TrustedCertificateSha256")]
-    CertificateMismatch { actual: String },
+    #[error("TrustedCertificateSha256: the document holds certificates that are not pinned ({unpinned}); IAM trusts every certificate in the metadata, so every one must be pinned. If the IdP rotated its certificate, add the new fingerprint to TrustedCertificateSha256 first; else find out who changed the metadata")]
+    CertificateMismatch { unpinned: String },
 }
 
 /// Normalises a hex SHA-256 (`AB:cd ef…` → `abcdef…`) or says why it is not one.
@@ -45,11 +50,17 @@ pub fn check(
             .iter()
             .map(|p| normalise("TrustedCertificateSha256", p))
             .collect::<Result<Vec<_>, _>>()?;
-        let found = metadata.signing_certificates.iter().any(|c| pins.contains(&c.sha256_hex));
-        if !found {
-            let actual =
-                metadata.signing_certificates.iter().map(|c| c.sha256_hex.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(PinError::CertificateMismatch { actual });
+        let unpinned: Vec<String> = metadata
+            .every_certificate
+            .iter()
+            .filter(|c| !c.sha256_hex.as_ref().is_some_and(|sha| pins.contains(sha)))
+            .map(|c| match &c.sha256_hex {
+                Some(sha) => format!("sha256 {sha} at line {}", c.line),
+                None => format!("the undecodable certificate at line {}", c.line),
+            })
+            .collect();
+        if !unpinned.is_empty() {
+            return Err(PinError::CertificateMismatch { unpinned: unpinned.join("; ") });
         }
     }
     Ok(())
@@ -64,6 +75,49 @@ mod tests {
         let colon = "AB:".repeat(31) + "AB";
         assert_eq!(normalise("MetadataSha256", &colon).unwrap(), "ab".repeat(32));
         assert_eq!(normalise("MetadataSha256", &format!(" {} ", "0f".repeat(32))).unwrap(), "0f".repeat(32));
+    }
+
+    const MINIMAL: &str = include_str!("../../tests/fixtures/metadata/idp-minimal.xml");
+    const EXPIRED: &str = include_str!("../../tests/fixtures/metadata/idp-expired-cert.xml");
+
+    fn first_certificate(document: &str) -> &str {
+        let start = document.find("X509Certificate>").expect("certificate") + "X509Certificate>".len();
+        &document[start..start + document[start..].find('<').expect("end")]
+    }
+
+    fn validated(document: &str) -> ValidatedMetadata {
+        super::super::validate::validate(document.as_bytes(), time::OffsetDateTime::now_utc()).expect("valid")
+    }
+
+    /// The minimal IdP plus an encryption certificate: the document a writer of the bucket could
+    /// publish to slip a second key in beside the pinned one.
+    fn with_encryption_certificate() -> String {
+        let descriptor = format!(
+            r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+            first_certificate(EXPIRED)
+        );
+        let at = MINIMAL.find("<md:KeyDescriptor").expect("KeyDescriptor");
+        format!("{}{descriptor}{}", &MINIMAL[..at], &MINIMAL[at..])
+    }
+
+    #[test]
+    fn every_certificate_must_be_pinned_not_just_one() {
+        let doc = with_encryption_certificate();
+        let metadata = validated(&doc);
+        assert_eq!(metadata.every_certificate.len(), 2);
+        let signing = metadata.signing_certificates[0].sha256_hex.clone();
+        let other = metadata.every_certificate.iter().find_map(|c| c.sha256_hex.clone().filter(|s| *s != signing));
+        let other = other.expect("the encryption certificate");
+
+        // Before, one matching signing certificate was enough; the added one must refuse it.
+        let err = check(&metadata, None, std::slice::from_ref(&signing)).unwrap_err();
+        let reason = err.to_string();
+        assert!(reason.contains(&other) && !reason.contains(&format!("sha256 {signing}")), "{reason}");
+        assert!(reason.starts_with("TrustedCertificateSha256"), "{reason}");
+        // Both pinned (the rotation procedure: pin the new certificate first): accepted.
+        assert_eq!(check(&metadata, None, &[signing.to_uppercase(), other]), Ok(()));
+        // The minimal document with its one certificate pinned: accepted.
+        assert_eq!(check(&validated(MINIMAL), None, &[signing]), Ok(()));
     }
 
     #[test]

@@ -68,10 +68,23 @@ pub struct ValidatedMetadata {
     /// The distinct signing certificates (same DER counted once), in document order, so that
     /// `TrustedCertificateSha256` can be matched and `SigningCertificateNotAfter` reported.
     pub signing_certificates: Vec<SigningCertificate>,
+    /// Every `ds:X509Certificate` element anywhere in the document — signing or encryption, in
+    /// any descriptor — in document order. IAM trusts every certificate it finds, so
+    /// `TrustedCertificateSha256` must cover each of them ([`super::pins`]).
+    pub every_certificate: Vec<CertificateFingerprint>,
     /// sentences for a log line: expired cert, http Location, ...
     ///
     /// Problems that IAM tolerates but an operator should hear about.
     pub warnings: Vec<String>,
+}
+
+/// One `ds:X509Certificate` element of the document, by its DER's SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateFingerprint {
+    /// Line of the element.
+    pub line: u32,
+    /// Lowercase hex SHA-256 of the decoded DER; `None` when the element is not base64.
+    pub sha256_hex: Option<String>,
 }
 
 /// A `SingleSignOnService` endpoint, kept so operators can see where users will be sent.
@@ -423,6 +436,7 @@ pub fn validate(document: &[u8], now: OffsetDateTime) -> Result<ValidatedMetadat
     warn_plain_http_endpoints(idp, &mut warnings);
     let signing_certificates = signing_certificates(&doc, idp, &entity_id)?;
     warn_certificate_dates(&signing_certificates, now, &mut warnings);
+    let every_certificate = every_certificate(&doc);
 
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
@@ -434,8 +448,35 @@ pub fn validate(document: &[u8], now: OffsetDateTime) -> Result<ValidatedMetadat
         valid_until,
         sso_endpoints,
         signing_certificates,
+        every_certificate,
         warnings,
     })
+}
+
+/// The fingerprint of every `ds:X509Certificate` element of the document.
+fn every_certificate(doc: &roxmltree::Document<'_>) -> Vec<CertificateFingerprint> {
+    doc.descendants()
+        .filter(|n| is_ds(n, "X509Certificate"))
+        .map(|element| CertificateFingerprint {
+            line: doc.text_pos_at(element.range().start).row,
+            sha256_hex: LENIENT_BASE64
+                .decode(certificate_text(element))
+                .ok()
+                .map(|der| hex::encode(Sha256::digest(&der))),
+        })
+        .collect()
+}
+
+/// The base64 of an `X509Certificate` element: its text nodes only (a comment inside the element
+/// is not part of the certificate), whitespace removed.
+fn certificate_text(element: roxmltree::Node<'_, '_>) -> String {
+    element
+        .descendants()
+        .filter(roxmltree::Node::is_text)
+        .filter_map(|n| n.text())
+        .flat_map(str::chars)
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect()
 }
 
 /// RFC 3339 with seconds and `Z`, e.g. 2026-06-22T18:39:53Z — used in CloudFormation Data and Reasons.
@@ -729,14 +770,7 @@ fn parse_certificate(
     position: usize,
 ) -> Result<SigningCertificate, MetadataError> {
     let line = doc.text_pos_at(element.range().start).row;
-    // Text nodes only: a comment inside the element is not part of the certificate.
-    let base64: String = element
-        .descendants()
-        .filter(roxmltree::Node::is_text)
-        .filter_map(|n| n.text())
-        .flat_map(str::chars)
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let base64 = certificate_text(element);
     if base64.is_empty() {
         return Err(MetadataError::EmptyCertificate { position, line });
     }
