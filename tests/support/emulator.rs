@@ -50,6 +50,28 @@ impl Emulator {
         Emulator { child, port }
     }
 
+    /// The Python that runs the emulator, for the other `tools/` scripts a test runs
+    /// (`tools/lambda_local.py package`, …).
+    pub fn tool_python() -> PathBuf {
+        Self::python()
+    }
+
+    /// Stops the emulator the way its contract offers (stdin closed: it kills the Lambda
+    /// processes it started and removes their unpacked code), waiting at most `timeout`; kills it
+    /// by PID if it is still running then.
+    pub fn stop_gracefully(&mut self, timeout: Duration) {
+        drop(self.child.stdin.take());
+        let end = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -73,6 +95,30 @@ impl Emulator {
             .filter(|c| c["access_key"] == access_key)
             .map(|c| format!("{}:{}", c["service"].as_str().unwrap_or(""), c["action"].as_str().unwrap_or("")))
             .collect()
+    }
+
+    /// Tells the emulator that CloudFormation is running the operation `event` stands for: its
+    /// DescribeStackResource / DescribeStacks then answer as AWS's would during that request, and
+    /// the function's origin check lets the event through (tools/emulator.py, "CloudFormation's
+    /// record of operations run outside the engine"). A test that plays CloudFormation calls it
+    /// before each event; a forged event is sent without it.
+    pub async fn record_operation(&self, event: &Value) {
+        self.record(&serde_json::json!({ "Event": event })).await;
+    }
+
+    /// Sets CloudFormation's record of one resource and its stack exactly (for cleanup phases and
+    /// rollbacks, which an event alone does not tell): `StackId`, `StackStatus`,
+    /// `LogicalResourceId`, `ResourceType`, `ResourceStatus` (null: no such resource),
+    /// `PhysicalResourceId`.
+    pub async fn record(&self, record: &Value) {
+        let response = samlfed::cfn::handler::http_client()
+            .expect("http client")
+            .post(format!("{}/_samlfed/cfn-operations", self.endpoint()))
+            .body(record.to_string())
+            .send()
+            .await
+            .expect("record the operation");
+        assert_eq!(response.status().as_u16(), 204, "the emulator took the record {record}");
     }
 
     pub async fn clear_calls(&self) {
