@@ -162,8 +162,8 @@ def proc_status_kb(pid: int, field: str) -> int | None:
     return None
 
 
-def http(method: str, url: str, timeout: float = 10.0) -> bytes:
-    req = urllib.request.Request(url, method=method)
+def http(method: str, url: str, data: bytes | None = None, timeout: float = 10.0) -> bytes:
+    req = urllib.request.Request(url, data=data, method=method)
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return resp.read()
 
@@ -386,6 +386,8 @@ class Bench:
                         raise BenchError(f"{impl.name}: not polling /next before event {i}")
                     http("DELETE", f"{self.endpoint}/_samlfed/calls")
                     cpu_before = cpu_ns(proc.pid)
+                # CloudFormation's record shows the operation (the function's origin check asks it).
+                http("POST", f"{self.endpoint}/_samlfed/cfn-operations", data=json.dumps({"Event": event}).encode())
                 try:
                     result = api.invoke(event, timeout_s=INVOKE_TIMEOUT_S, process=proc, request_id=rec.request_id)
                 except (InvokeTimeout, FunctionExited) as exc:

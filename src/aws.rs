@@ -27,12 +27,14 @@ use aws_smithy_types::retry::ErrorKind;
 
 use crate::timing::{AwsCallTimer, AwsTime};
 
-/// The AWS clients the resource types use.
+/// The AWS clients the function uses.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
-    /// The time both clients' operations took since it was last taken (see [`crate::timing`]).
+    /// For the origin check ([`crate::cfn::origin`]): reads of the event's own stack.
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    /// The time the clients' operations took since it was last taken (see [`crate::timing`]).
     pub aws_time: Arc<AwsTime>,
 }
 
@@ -63,10 +65,12 @@ impl AwsClients {
         let aws_time = Arc::<AwsTime>::default();
         let timer = AwsCallTimer(aws_time.clone());
         let iam_config = iam_config(config).interceptor(timer.clone()).build();
-        let s3_config = s3_config(config).force_path_style(path_style).interceptor(timer).build();
+        let s3_config = s3_config(config).force_path_style(path_style).interceptor(timer.clone()).build();
+        let cloudformation_config = cloudformation_config(config).interceptor(timer).build();
         AwsClients {
             iam: aws_sdk_iam::Client::from_conf(iam_config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation_config),
             aws_time,
         }
     }
@@ -89,6 +93,14 @@ fn iam_config_with(config: &SdkConfig, retry: PropagationRetry) -> aws_sdk_iam::
 
 fn s3_config_with(config: &SdkConfig, retry: PropagationRetry) -> aws_sdk_s3::config::Builder {
     aws_sdk_s3::config::Builder::from(config).interceptor(AttemptStamp).retry_classifier(AccessDeniedRetry(retry))
+}
+
+/// The CloudFormation client configuration, as [`iam_config`]: the origin check is a fresh
+/// function's first call, the one most likely to meet a role IAM has not yet put into effect.
+pub fn cloudformation_config(config: &SdkConfig) -> aws_sdk_cloudformation::config::Builder {
+    aws_sdk_cloudformation::config::Builder::from(config)
+        .interceptor(AttemptStamp)
+        .retry_classifier(AccessDeniedRetry(ACCESS_DENIED_RETRY))
 }
 
 /// The error codes with which IAM (`AccessDenied`), S3 (`AccessDenied`) and AWS's JSON-protocol

@@ -28,13 +28,16 @@ pub const NAMESPACE: &str = "samlfed";
 pub const DAYS_TO_CERTIFICATE_EXPIRY: &str = "DaysToCertificateExpiry";
 /// A scheduled refresh that could not be applied.
 pub const REFRESH_FAILURES: &str = "RefreshFailures";
+/// A custom-resource event refused by the origin check ([`crate::cfn::origin`]): someone other
+/// than CloudFormation invoked the function, per function (dimension `FunctionName`).
+pub const ORIGIN_CHECK_REFUSALS: &str = "OriginCheckRefusals";
 /// Below this many days the expiry is logged as a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// The EMF line for one `metric` of provider `provider_name` at `at`, labelled `level` for
-/// Lambda's log-level filter.
+/// The EMF line for one `metric` with one dimension (`(name, value)`, e.g. `("ProviderName",
+/// "CorpIdP")`) at `at`, labelled `level` for Lambda's log-level filter.
 pub fn emf_line(
-    provider_name: &str,
+    (dimension, dimension_value): (&str, &str),
     metric: &str,
     value: f64,
     unit: &str,
@@ -51,11 +54,11 @@ pub fn emf_line(
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["ProviderName"]],
+                "Dimensions": [[dimension]],
                 "Metrics": [{"Name": metric, "Unit": unit}]
             }]
         },
-        "ProviderName": provider_name,
+        dimension: dimension_value,
         metric: value
     })
     .to_string()
@@ -64,7 +67,31 @@ pub fn emf_line(
 /// Emits `metric` for `provider_name` now, on stdout.
 pub fn emit(provider_name: &str, metric: &str, value: f64, unit: &str) {
     let setting = lambda_log_level();
-    emit_to(&mut std::io::stdout(), setting.as_deref(), provider_name, metric, value, unit, OffsetDateTime::now_utc());
+    emit_to(
+        &mut std::io::stdout(),
+        setting.as_deref(),
+        ("ProviderName", provider_name),
+        metric,
+        value,
+        unit,
+        OffsetDateTime::now_utc(),
+    );
+}
+
+/// Counts one event refused by the origin check, for an alarm on the function.
+pub fn origin_check_refused() {
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let setting = lambda_log_level();
+    let now = OffsetDateTime::now_utc();
+    emit_to(
+        &mut std::io::stdout(),
+        setting.as_deref(),
+        ("FunctionName", &function),
+        ORIGIN_CHECK_REFUSALS,
+        1.0,
+        "Count",
+        now,
+    );
 }
 
 /// The function's `ApplicationLogLevel`, as Lambda passes it.
@@ -78,13 +105,13 @@ fn lambda_log_level() -> Option<String> {
 fn emit_to(
     out: &mut dyn Write,
     setting: Option<&str>,
-    provider_name: &str,
+    dimension: (&str, &str),
     metric: &str,
     value: f64,
     unit: &str,
     at: OffsetDateTime,
 ) {
-    let line = emf_line(provider_name, metric, value, unit, at, always_delivered_level(setting));
+    let line = emf_line(dimension, metric, value, unit, at, always_delivered_level(setting));
     // One write of the whole line, so no other output lands inside it.
     let _ = out.write_all(format!("{line}\n").as_bytes()).and_then(|()| out.flush());
 }
@@ -105,7 +132,7 @@ fn certificate_expiry_to(
 ) {
     let Some(not_after) = not_after else { return };
     let days = (not_after - now).whole_days();
-    emit_to(out, setting, provider_name, DAYS_TO_CERTIFICATE_EXPIRY, days as f64, "Count", now);
+    emit_to(out, setting, ("ProviderName", provider_name), DAYS_TO_CERTIFICATE_EXPIRY, days as f64, "Count", now);
     if days < EXPIRY_WARNING_DAYS {
         tracing::warn!(provider = provider_name, days, "the IdP's signing certificates expire in {days} days; rotate the IdP's certificate and publish new metadata");
     }
@@ -139,7 +166,14 @@ mod tests {
 
     #[test]
     fn the_emf_line_declares_its_metric_and_dimension() {
-        let line = parse(&emf_line("CorpIdP", DAYS_TO_CERTIFICATE_EXPIRY, 42.0, "Count", at(), LambdaLevel::Info));
+        let line = parse(&emf_line(
+            ("ProviderName", "CorpIdP"),
+            DAYS_TO_CERTIFICATE_EXPIRY,
+            42.0,
+            "Count",
+            at(),
+            LambdaLevel::Info,
+        ));
         assert_valid_emf(&line, DAYS_TO_CERTIFICATE_EXPIRY);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_123i64);
         assert_eq!(line["timestamp"], "2023-11-14T22:13:20.123Z", "the same instant as _aws.Timestamp");
@@ -187,7 +221,7 @@ mod tests {
     fn the_metric_line_claims_no_more_than_info_unless_the_filter_is_stricter() {
         let level_at = |setting: Option<&str>| {
             let mut out = Vec::new();
-            emit_to(&mut out, setting, "CorpIdP", REFRESH_FAILURES, 1.0, "Count", at());
+            emit_to(&mut out, setting, ("ProviderName", "CorpIdP"), REFRESH_FAILURES, 1.0, "Count", at());
             lambda_level_of(std::str::from_utf8(&out).unwrap().trim_end())
         };
         assert_eq!(level_at(None), LambdaLevel::Info);

@@ -27,6 +27,11 @@ pub struct Settings {
     pub consistency_backoff: Duration,
     /// `AWS_ENDPOINT_URL`: a local emulator. Its origin is the only non-AWS place a response may go.
     pub endpoint_url: Option<Url>,
+    /// `SAMLFED_ORIGIN_CHECK`: ask CloudFormation, before any change, whether it is running that
+    /// operation on that resource ([`crate::cfn::origin`]). On unless set to `off`, for a user's
+    /// own template that cannot grant the function `cloudformation:DescribeStackResource`; off is
+    /// logged as a warning at every invocation.
+    pub origin_check: bool,
     /// Test-only (`SAMLFED_TEST_ALLOW_LOOPBACK=1`): HTTPS metadata may come from 127.0.0.1, where
     /// tests run their IdP. Link-local addresses stay refused.
     pub test_allow_loopback: bool,
@@ -45,6 +50,7 @@ impl Default for Settings {
             metadata_timeout: Duration::from_secs(20),
             consistency_backoff: Duration::from_secs(1),
             endpoint_url: None,
+            origin_check: true,
             test_allow_loopback: false,
             test_ca_pem: None,
         }
@@ -101,6 +107,17 @@ impl Settings {
             metadata_timeout: millis("SAMLFED_METADATA_TIMEOUT_MS", defaults.metadata_timeout)?,
             consistency_backoff: millis("SAMLFED_IAM_RETRY_BACKOFF_MS", defaults.consistency_backoff)?,
             endpoint_url,
+            origin_check: match lookup("SAMLFED_ORIGIN_CHECK").as_deref().map(str::trim) {
+                None | Some("" | "on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(SettingsError {
+                        name: "SAMLFED_ORIGIN_CHECK",
+                        value: other.to_string(),
+                        expected: "on (the default) or off",
+                    })
+                }
+            },
             test_allow_loopback: match lookup("SAMLFED_TEST_ALLOW_LOOPBACK").as_deref().map(str::trim) {
                 None | Some("" | "0" | "false") => false,
                 Some("1" | "true") => true,
@@ -162,5 +179,13 @@ mod tests {
         assert!(err.to_string().contains("SAMLFED_RESPONSE_ATTEMPTS"), "{err}");
         let err = Settings::from_lookup(lookup(&[("SAMLFED_DEADLINE_MARGIN_MS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("milliseconds"), "{err}");
+        let err = Settings::from_lookup(lookup(&[("SAMLFED_ORIGIN_CHECK", "false")])).unwrap_err();
+        assert!(err.to_string().contains("on (the default) or off"), "{err}");
+    }
+
+    #[test]
+    fn the_origin_check_is_on_unless_turned_off_by_name() {
+        assert!(Settings::from_lookup(lookup(&[("SAMLFED_ORIGIN_CHECK", "on")])).unwrap().origin_check);
+        assert!(!Settings::from_lookup(lookup(&[("SAMLFED_ORIGIN_CHECK", "off")])).unwrap().origin_check);
     }
 }

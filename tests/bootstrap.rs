@@ -18,6 +18,7 @@ async fn the_binary_serves_create_refuses_a_foreign_url_and_goes_on_to_delete() 
     let function = Function::start(&api, &h.emulator.endpoint(), &[]);
 
     let create = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": url})).await;
+    h.emulator.record_operation(&create).await;
     let outcome = tokio::task::block_in_place(|| api.invoke(&create, Duration::from_secs(30)));
     assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})));
     let response = h.response(&create).await.expect("answered");
@@ -31,6 +32,7 @@ async fn the_binary_serves_create_refuses_a_foreign_url_and_goes_on_to_delete() 
     assert!(matches!(&outcome, Outcome::Response(v) if v["Status"] == "REFUSED"), "{outcome:?}");
 
     let delete = h.delete("IdentityProvider", &Harness::provider_arn("Okta"), json!({"Name": "Okta"})).await;
+    h.emulator.record_operation(&delete).await;
     let outcome = tokio::task::block_in_place(|| api.invoke(&delete, Duration::from_secs(30)));
     assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})));
     assert_eq!(h.response(&delete).await.expect("answered")["Status"], "SUCCESS");

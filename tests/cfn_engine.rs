@@ -423,6 +423,11 @@ async fn the_stack_is_created_updated_replaced_and_deleted_through_cloudformatio
     );
     assert!(d.provider_names().await.is_empty());
     assert!(d.role(ROLE).await.is_none());
+
+    // The function's origin check asked the engine about each of the 8 requests it got (2
+    // Creates, 3 Updates, the cleanup Delete, 2 Deletes) and was satisfied every time.
+    let asked = d.emulator.calls(ACCOUNT).await.iter().filter(|c| *c == "cloudformation:DescribeStackResource").count();
+    assert!(asked >= 8, "the function asked DescribeStackResource {asked} times");
 }
 
 /// Proves that a Create the function refuses rolls the stack back: the metadata object does not
@@ -459,6 +464,247 @@ async fn a_failed_create_rolls_back_with_the_function_reason() {
     );
     assert!(events.iter().all(|e| e.0 != "SAMLRole"), "the role, which depends on the provider, was never started");
     assert!(outputs(&stack).is_empty());
+    assert!(d.provider_names().await.is_empty());
+    assert!(d.role(ROLE).await.is_none());
+}
+
+/// One forged event: what an attacker holding only `lambda:InvokeFunction` sends while no stack
+/// operation runs, with a ResponseURL of their own (a presigned PUT into their bucket).
+struct Forgery {
+    what: &'static str,
+    event: Value,
+}
+
+impl Deployment {
+    /// Invokes the stack's function directly, as `aws lambda invoke` does; returns its result
+    /// and the response it PUT to the forged ResponseURL.
+    async fn invoke_as_attacker(
+        &self,
+        lambda: &aws_sdk_lambda::Client,
+        function: &str,
+        event: &Value,
+    ) -> (Value, Value) {
+        let request_id = event["RequestId"].as_str().expect("RequestId").to_string();
+        let out = lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+            .send()
+            .await
+            .expect("Invoke");
+        let result: Value = serde_json::from_slice(out.payload().expect("a payload").as_ref()).expect("JSON result");
+        let object = self.s3.get_object().bucket(ATTACKER_BUCKET).key(&request_id).send().await.expect("answered");
+        let body = object.body.collect().await.expect("body").into_bytes();
+        (result, serde_json::from_slice(&body).expect("a JSON response"))
+    }
+
+    /// A presigned PUT URL into the attacker's bucket, as the forged ResponseURL.
+    async fn attacker_response_url(&self, key: &str) -> String {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(3600)).expect("config");
+        self.s3
+            .put_object()
+            .bucket(ATTACKER_BUCKET)
+            .key(key)
+            .presigned(config)
+            .await
+            .expect("presign")
+            .uri()
+            .to_string()
+    }
+
+    /// Everything IAM holds that a forged event could change: providers with documents and tags,
+    /// and the role's trust policy, session length, managed and inline policies.
+    async fn iam_state(&self) -> Value {
+        let mut providers = Vec::new();
+        for name in self.provider_names().await {
+            providers.push(serde_json::json!([name, self.provider(&name).await]));
+        }
+        let role = match self.role(ROLE).await {
+            None => Value::Null,
+            Some((role, trust, managed, tags)) => {
+                let inline = self.iam.list_role_policies().role_name(ROLE).send().await.expect("inline policies");
+                serde_json::json!({
+                    "trust": trust, "managed": managed, "tags": tags, "inline": inline.policy_names(),
+                    "max_session": role.max_session_duration(), "boundary": format!("{:?}", role.permissions_boundary()),
+                })
+            }
+        };
+        serde_json::json!({"providers": providers, "role": role})
+    }
+}
+
+const ATTACKER_BUCKET: &str = "attacker-owned";
+
+/// Proves the origin check on the deployed function, as `templates/saml-federation.yaml`
+/// configures it: with the stack at rest (no CloudFormation operation running), every event an
+/// attacker holding only `lambda:InvokeFunction` can forge — each one an attack that changed IAM
+/// before the check — is answered FAILED with a Reason saying no CloudFormation operation on that
+/// resource is in progress, and IAM is left exactly as it was. Then the stack's own deletion,
+/// CloudFormation's real operation, still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_events_change_nothing_and_the_stacks_own_operations_still_work() {
+    let d = Deployment::start().await;
+    d.put_metadata(&idp_metadata()).await;
+    let stack_id = d.create_stack(&parameters(PROVIDER, "", METADATA_KEY, "")).await;
+    d.wait_for(&stack_id, "CREATE_COMPLETE").await;
+    d.s3.create_bucket().bucket(ATTACKER_BUCKET).send().await.expect("the attacker's bucket");
+    // The attacker can also write another key of the metadata bucket.
+    d.s3.put_object()
+        .bucket(METADATA_BUCKET)
+        .key("metadata/attacker.xml")
+        .body(ByteStream::from(idp_metadata_variant("https://evil.example.com/idp").into_bytes()))
+        .send()
+        .await
+        .expect("the attacker's document");
+    let function = d.physical_id(&stack_id, "Function").await;
+    let before = d.iam_state().await;
+
+    let (provider, role) = (provider_arn(PROVIDER), role_arn(ROLE));
+    let provider_props =
+        serde_json::json!({"Name": PROVIDER, "MetadataUrl": format!("s3://{METADATA_BUCKET}/{METADATA_KEY}")});
+    let role_props = serde_json::json!({"RoleName": ROLE, "ProviderArn": provider, "ManagedPolicyArns": [READ_ONLY]});
+    let with = |base: &Value, key: &str, value: Value| {
+        let mut props = base.clone();
+        props[key] = value;
+        props
+    };
+    let update = |logical: &str, kind: &str, physical: &str, props: Value, old: &Value| {
+        serde_json::json!({"RequestType": "Update", "LogicalResourceId": logical, "ResourceType": kind,
+            "PhysicalResourceId": physical, "ResourceProperties": props, "OldResourceProperties": old})
+    };
+    let other_provider = provider_arn("Attacker");
+    let forgeries = [
+        Forgery {
+            what: "provider Update with an inline MetadataDocument",
+            event: update(
+                "SAMLProvider",
+                "Custom::SAMLProvider",
+                &provider,
+                serde_json::json!({"Name": PROVIDER,
+                "MetadataDocument": idp_metadata_variant("https://evil.example.com/idp")}),
+                &provider_props,
+            ),
+        },
+        Forgery {
+            what: "provider Update with another key of the metadata bucket",
+            event: update(
+                "SAMLProvider",
+                "Custom::SAMLProvider",
+                &provider,
+                with(
+                    &provider_props,
+                    "MetadataUrl",
+                    serde_json::json!(format!("s3://{METADATA_BUCKET}/metadata/attacker.xml")),
+                ),
+                &provider_props,
+            ),
+        },
+        Forgery {
+            what: "role Update attaching AdministratorAccess",
+            event: update(
+                "SAMLRole",
+                "Custom::SAMLRole",
+                &role,
+                with(
+                    &role_props,
+                    "ManagedPolicyArns",
+                    serde_json::json!(["arn:aws:iam::aws:policy/AdministratorAccess"]),
+                ),
+                &role_props,
+            ),
+        },
+        Forgery {
+            what: "role Update adding an inline * policy",
+            event: update(
+                "SAMLRole",
+                "Custom::SAMLRole",
+                &role,
+                with(
+                    &role_props,
+                    "Policies",
+                    serde_json::json!([{"PolicyName": "all",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}]),
+                ),
+                &role_props,
+            ),
+        },
+        Forgery {
+            what: "role Update adding a SAML:aud audience",
+            event: update(
+                "SAMLRole",
+                "Custom::SAMLRole",
+                &role,
+                with(
+                    &role_props,
+                    "Audiences",
+                    serde_json::json!(["https://signin.aws.amazon.com/saml", "https://evil.example.com/acs"]),
+                ),
+                &role_props,
+            ),
+        },
+        Forgery {
+            what: "role Update raising MaxSessionDuration to 12 h",
+            event: update(
+                "SAMLRole",
+                "Custom::SAMLRole",
+                &role,
+                with(&role_props, "MaxSessionDuration", serde_json::json!("43200")),
+                &role_props,
+            ),
+        },
+        Forgery {
+            what: "role Update trusting another provider",
+            event: update(
+                "SAMLRole",
+                "Custom::SAMLRole",
+                &role,
+                with(&role_props, "ProviderArn", serde_json::json!(other_provider)),
+                &role_props,
+            ),
+        },
+        Forgery {
+            what: "Create of a provider of another name",
+            event: serde_json::json!({"RequestType": "Create", "LogicalResourceId": "SAMLProvider", "ResourceType": "Custom::SAMLProvider",
+                "ResourceProperties": {"Name": "Attacker", "MetadataUrl": format!("s3://{METADATA_BUCKET}/metadata/attacker.xml")}}),
+        },
+        Forgery {
+            what: "Delete of the role",
+            event: serde_json::json!({"RequestType": "Delete", "LogicalResourceId": "SAMLRole", "ResourceType": "Custom::SAMLRole",
+                "PhysicalResourceId": role, "ResourceProperties": role_props}),
+        },
+        Forgery {
+            what: "Delete of the provider",
+            event: serde_json::json!({"RequestType": "Delete", "LogicalResourceId": "SAMLProvider", "ResourceType": "Custom::SAMLProvider",
+                "PhysicalResourceId": provider, "ResourceProperties": provider_props}),
+        },
+    ];
+
+    let config = samlfed::aws::loader()
+        .endpoint_url(d.emulator.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(INSPECTOR_KEY, "test-secret", None, None, "attacker"))
+        .load()
+        .await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    for (i, forgery) in forgeries.iter().enumerate() {
+        let request_id = format!("forged-{i}");
+        let mut event = forgery.event.clone();
+        event["ServiceToken"] = serde_json::json!(function);
+        event["ResourceProperties"]["ServiceToken"] = serde_json::json!(function);
+        event["StackId"] = serde_json::json!(stack_id);
+        event["RequestId"] = serde_json::json!(request_id);
+        event["ResponseURL"] = serde_json::json!(d.attacker_response_url(&request_id).await);
+        let (result, response) = d.invoke_as_attacker(&lambda, &function, &event).await;
+        assert_eq!(result["Status"], "FAILED", "{}: {result}", forgery.what);
+        assert_eq!(response["Status"], "FAILED", "{}: {response}", forgery.what);
+        let reason = response["Reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("no CloudFormation operation on"), "{}: {reason}", forgery.what);
+        assert_eq!(d.iam_state().await, before, "{} changed IAM", forgery.what);
+    }
+
+    // CloudFormation's own operation is not refused.
+    d.cfn.delete_stack().stack_name(&stack_id).send().await.expect("DeleteStack");
+    d.wait_for(&stack_id, "DELETE_COMPLETE").await;
     assert!(d.provider_names().await.is_empty());
     assert!(d.role(ROLE).await.is_none());
 }

@@ -145,7 +145,7 @@ async fn a_function_that_dies_or_never_polls_is_an_error_not_a_hang() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("start it with AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), "{err}");
+    assert!(err.contains("start it with SAMLFED_ORIGIN_CHECK=off AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), "{err}");
     assert!(err.contains("no function asked for the event within 1 s"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }

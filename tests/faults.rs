@@ -820,6 +820,7 @@ async fn cold_start_answers_failed(extra_env: &[(&str, &str)], phrases: &[&str])
     env.extend_from_slice(extra_env);
     let function = Function::start(&api, &h.emulator.endpoint(), &env);
     let create = h.create(LOGICAL_ID, json!({"Name": "Okta", "MetadataDocument": idp_metadata()})).await;
+    h.emulator.record_operation(&create).await;
     let outcome = tokio::task::block_in_place(|| api.invoke(&create, Duration::from_secs(20)));
     assert_eq!(outcome, Outcome::Response(json!({"Status": "FAILED", "Delivered": true})), "{}", function.output());
     assert_eq!(h.response_puts().await, 1);
@@ -833,14 +834,15 @@ async fn cold_start_answers_failed(extra_env: &[(&str, &str)], phrases: &[&str])
 async fn a_cold_start_without_credentials_answers_failed() {
     cold_start_answers_failed(
         &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", ""), ("AWS_SESSION_TOKEN", "")],
-        &["CreateSAMLProvider"],
+        // The origin check is the first AWS call.
+        &["the origin check could not ask CloudFormation", "cloudformation:DescribeStackResource"],
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cold_start_without_a_region_answers_failed() {
-    cold_start_answers_failed(&[("AWS_REGION", "")], &["CreateSAMLProvider"]).await;
+    cold_start_answers_failed(&[("AWS_REGION", "")], &["the origin check could not ask CloudFormation"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

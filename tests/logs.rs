@@ -77,6 +77,7 @@ async fn lifecycle(level: &str) -> Lifecycle {
     let mut secrets = Vec::new();
     for (status, event) in &events {
         secrets.extend(presigned_secrets(event));
+        h.emulator.record_operation(event).await;
         let outcome = tokio::task::block_in_place(|| api.invoke(event, Duration::from_secs(30)));
         assert_eq!(outcome, Outcome::Response(json!({"Status": status, "Delivered": true})), "{}", function.output());
     }
@@ -93,6 +94,7 @@ async fn lifecycle(level: &str) -> Lifecycle {
     let misdirected =
         lost["ResponseURL"].as_str().unwrap().replace("/cfn-custom-resource-responses/", "/no-such-bucket/");
     lost["ResponseURL"] = json!(misdirected);
+    h.emulator.record_operation(&lost).await;
     let outcome = tokio::task::block_in_place(|| api.invoke(&lost, Duration::from_secs(30)));
     assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": false})));
 
@@ -215,6 +217,7 @@ async fn the_certificate_expiry_metric_reaches_cloudwatch_at_every_log_level() {
         let function = Function::start(&api, &h.emulator.endpoint(), &[("AWS_LAMBDA_LOG_LEVEL", setting.as_str())]);
         let name = format!("Okta-{}", setting.as_str());
         let event = h.create(&name, json!({"Name": name, "MetadataDocument": idp_metadata()})).await;
+        h.emulator.record_operation(&event).await;
         let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
         assert_eq!(
             outcome,

@@ -61,9 +61,12 @@ async fn create_makes_the_provider_with_ownership_tags_and_reports_its_data() {
         ]
     );
     assert!(!response.to_string().contains("<EntityDescriptor"), "the document is never echoed");
-    // The minimum: one S3 read, one create, one read-back for the UUID. No listing.
+    // The minimum: the origin check, one S3 read, one create, one read-back for the UUID. No listing.
     let calls = h.function_calls().await;
-    assert_eq!(calls, ["s3:GetObject", "iam:CreateSAMLProvider", "iam:GetSAMLProvider"]);
+    assert_eq!(
+        calls,
+        ["cloudformation:DescribeStackResource", "s3:GetObject", "iam:CreateSAMLProvider", "iam:GetSAMLProvider"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -73,7 +76,10 @@ async fn create_from_an_inline_document_needs_no_s3_read() {
         h.run(&h.create(LOGICAL_ID, json!({"Name": "Inline", "MetadataDocument": idp_metadata()})).await).await;
     assert_success(&response);
     assert_eq!(h.provider_names().await, ["Inline"]);
-    assert_eq!(h.function_calls().await, ["iam:CreateSAMLProvider", "iam:GetSAMLProvider"]);
+    assert_eq!(
+        h.function_calls().await,
+        ["cloudformation:DescribeStackResource", "iam:CreateSAMLProvider", "iam:GetSAMLProvider"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,11 +244,16 @@ async fn an_operation_past_the_deadline_is_answered_failed_and_delete_still_clea
     // AWS that accepts connections and never answers: the S3 read hangs until the guard stops it.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hanging = Deps {
-        clients: support::harness::clients_for(&format!("http://{}", black_hole.local_addr().unwrap()), "123456789012")
-            .await,
+        clients: samlfed::aws::AwsClients {
+            // CloudFormation answers the origin check; everything after it hangs.
+            cloudformation: h.deps.clients.cloudformation.clone(),
+            ..support::harness::clients_for(&format!("http://{}", black_hole.local_addr().unwrap()), "123456789012")
+                .await
+        },
         ..h.deps.clone()
     };
     let create = h.create(LOGICAL_ID, json!({"Name": "Okta", "MetadataUrl": url})).await;
+    h.emulator.record_operation(&create).await;
     let remaining = Duration::from_secs(3);
     let started = Instant::now();
     let summary = handle(&hanging, LambdaEvent::new(create.clone(), Harness::context(remaining))).await.unwrap();

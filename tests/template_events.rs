@@ -246,7 +246,9 @@ async fn the_documented_lifecycle_create_new_version_timeout_rename_delete() {
     assert_eq!(stack.update(None, &renamed).await, Ended::Complete, "{:#?}", stack.exchanges);
     assert_eq!(
         stack.summaries_since(from),
-        ["Update SAMLProvider SUCCESS", "Update SAMLRole SUCCESS", "Delete SAMLProvider SUCCESS"]
+        ["Update SAMLProvider SUCCESS", "Update SAMLRole SUCCESS", "Delete SAMLProvider SUCCESS"],
+        "{:#?}",
+        stack.exchanges.last()
     );
     assert_eq!(stack.exchanges[from + 2].event["PhysicalResourceId"], Harness::provider_arn("Okta"));
     assert_eq!(h.provider_names().await, ["Okta2"]);

@@ -48,7 +48,7 @@ from typing import Iterable
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
-    service: str  # "iam" or "s3"
+    service: str  # "iam", "s3" or "cloudformation"
     actions: tuple[str, ...]  # always needed
     # implied permissions: regex over the call chain (with arguments) -> extra actions
     implied: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -89,9 +89,12 @@ OPERATIONS: dict[str, Operation] = {
     # S3 (the metadata object). HeadObject is authorised as GetObject.
     "get_object": Operation("s3", ("s3:GetObject",), ((_VERSION, ("s3:GetObjectVersion",)),)),
     "head_object": Operation("s3", ("s3:GetObject",), ((_VERSION, ("s3:GetObjectVersion",)),)),
+    # CloudFormation (the origin check reads the function's own stack)
+    "describe_stack_resource": Operation("cloudformation", ("cloudformation:DescribeStackResource",)),
+    "describe_stacks": Operation("cloudformation", ("cloudformation:DescribeStacks",)),
 }
 
-SERVICES = {"iam": "aws-sdk-iam", "s3": "aws-sdk-s3"}
+SERVICES = {"iam": "aws-sdk-iam", "s3": "aws-sdk-s3", "cloudformation": "aws-sdk-cloudformation"}
 IGNORE_MARK = "check-iam-actions: ignore"
 
 
@@ -168,7 +171,7 @@ def sdk_operations(cargo_lock: Path | None, cargo_home: Path | None) -> dict[str
         cargo_home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
     versions: dict[str, str] = {}
     if cargo_lock and cargo_lock.is_file():
-        for m in re.finditer(r'name = "(aws-sdk-(?:iam|s3))"\nversion = "([^"]+)"', cargo_lock.read_text()):
+        for m in re.finditer(r'name = "(aws-sdk-(?:iam|s3|cloudformation))"\nversion = "([^"]+)"', cargo_lock.read_text()):
             versions[m.group(1)] = m.group(2)
     for svc, crate in SERVICES.items():
         pattern = f"{crate}-{versions[crate]}" if crate in versions else f"{crate}-*"
@@ -275,7 +278,7 @@ def execution_roles(template: dict) -> list[str]:
 
 
 def granted_actions(template: dict, services: Iterable[str] = SERVICES) -> dict[str, str]:
-    """iam:/s3: actions allowed to the execution role(s): lower-case action -> as written."""
+    """iam:/s3:/cloudformation: actions allowed to the execution role(s): lower-case action -> as written."""
     resources = template.get("Resources", {})
     roles = execution_roles(template)
     if not roles:
@@ -341,7 +344,7 @@ class Report:
                 "OPERATIONS in tools/check_iam_actions.py: add it with its IAM action(s)"
             )
         if self.ok:
-            lines.append(f"OK: {len(self.needed)} IAM/S3 actions called by the code = granted in {template}")
+            lines.append(f"OK: {len(self.needed)} IAM/S3/CloudFormation actions called by the code = granted in {template}")
         return "\n".join(lines)
 
 

@@ -463,6 +463,11 @@ class Demo:
         out.kv("ResponseURL", shown_url)
 
         self.clear_calls()
+        # The demo plays CloudFormation: its record shows the operation the event stands for, which
+        # is what the function's origin check asks (tools/emulator.py, /_samlfed/cfn-operations).
+        record = json.dumps({"Event": event}).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/_samlfed/cfn-operations", data=record,
+                                                      method="POST"), timeout=10).close()
         try:
             result = self.started.api.invoke(event, timeout_s=INVOKE_TIMEOUT_S, process=self.started.bootstrap)
         except (InvokeTimeout, FunctionExited) as exc:
@@ -732,9 +737,9 @@ class Demo:
         self.expect(r, "SUCCESS", role_arn, providers=1, roles=1)
         self.expect_role(r, role_arn, arn1, tags={t["Key"]: t["Value"] for t in role_tags})
         self.check([f"{c['service']}:{c['action']}" for c in r["calls"]]
-                   == ["iam:CreateRole", "iam:AttachRolePolicy", "s3:PutObject"],
-                   "AWS calls: CreateRole (trust policy, session length, tags in one call), AttachRolePolicy, "
-                   "then the response PUT")
+                   == ["cloudformation:DescribeStackResource", "iam:CreateRole", "iam:AttachRolePolicy", "s3:PutObject"],
+                   "AWS calls: the origin check (DescribeStackResource: is CloudFormation creating this role?), "
+                   "CreateRole (trust policy, session length, tags in one call), AttachRolePolicy, then the response PUT")
 
         # 3. Update: rotated metadata as a new object version, reached through ?versionId=
         self.cert2 = make_certificate()

@@ -347,6 +347,7 @@ CONTRACT_ACTIONS = {
     "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
     "s3:GetObject", "s3:GetObjectVersion",
+    "cloudformation:DescribeStackResource", "cloudformation:DescribeStacks",
 }
 
 

@@ -8,12 +8,15 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::request::{self, Echo};
+use super::origin::{self, Refusal};
+use super::request::{self, Echo, Request};
 use super::response::{self, Answer};
+use super::response_url::ResponseUrl;
 use super::sender::{self, SendPolicy};
 use crate::arn::AccountScope;
 use crate::aws::{self, AwsClients};
 use crate::metadata::{self, Fetchers};
+use crate::metrics;
 use crate::refresh::{self, RefreshCache, RefreshError};
 use crate::resources::{self, OpContext, Owner, NOTHING_CREATED_PREFIX};
 use crate::settings::Settings;
@@ -152,6 +155,10 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
                     ),
                 ),
                 Ok(scope) => {
+                    let give_up_at = deadline.map(|d| give_up_before(d, deps.settings.deadline_margin));
+                    if let Err(refusal) = verify_origin(deps, &request, give_up_at).await {
+                        return send_answer(deps, &url, request.echo.clone(), failed(&request.echo, refusal), deadline, arrived).await;
+                    }
                     let owner = Owner {
                         stack_id: request.echo.stack_id.clone(),
                         logical_resource_id: request.echo.logical_resource_id.clone(),
@@ -163,13 +170,54 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
                         settings: &deps.settings,
                         owner: &owner,
                     };
-                    let give_up_at = deadline.map(|d| give_up_before(d, deps.settings.deadline_margin));
                     resources::answer(&request, &ctx, give_up_at).await
                 }
             };
             (request.echo, answer)
         }
     };
+    send_answer(deps, &url, echo, answer, deadline, arrived).await
+}
+
+/// Asks CloudFormation whether it is running this very operation ([`super::origin`]), within the
+/// operation's time; `Err` is the Reason of the refusal. With the check turned off, says so.
+async fn verify_origin(deps: &Deps, request: &Request, give_up_at: Option<Instant>) -> Result<(), String> {
+    if !deps.settings.origin_check {
+        tracing::warn!("the origin check is off (SAMLFED_ORIGIN_CHECK=off): this event is acted on without asking CloudFormation whether it sent it");
+        return Ok(());
+    }
+    let check = origin::check(
+        &deps.clients.cloudformation,
+        &request.echo.stack_id,
+        &request.echo.logical_resource_id,
+        &request.resource_type,
+        &request.kind,
+    );
+    let verdict = match give_up_at {
+        Some(at) => tokio::time::timeout_at(at, check).await.unwrap_or_else(|_| {
+            Err(Refusal::Unverifiable {
+                logical_id: request.echo.logical_resource_id.clone(),
+                error: "CloudFormation did not answer before the function's deadline".into(),
+            })
+        }),
+        None => check.await,
+    };
+    verdict.map_err(|refusal| {
+        tracing::error!(error = %refusal, "refused the event: no CloudFormation operation on this resource is in progress; nothing was changed");
+        metrics::origin_check_refused();
+        refusal.to_string()
+    })
+}
+
+/// PUTs `answer` to the ResponseURL (bounded, before the deadline) and logs the outcome.
+async fn send_answer(
+    deps: &Deps,
+    url: &ResponseUrl,
+    echo: Echo,
+    answer: Answer,
+    deadline: Option<Instant>,
+    arrived: Instant,
+) -> Value {
     let body = response::body(&echo, &answer);
     let policy = SendPolicy {
         attempts: deps.settings.response_attempts,
@@ -182,7 +230,7 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
         Answer::Success { .. } => None,
     };
     let put_started = Instant::now();
-    let sent = sender::send(&deps.http, &url, &body, policy).await;
+    let sent = sender::send(&deps.http, url, &body, policy).await;
     // The response PUT is an AWS call too (to S3); everything else since `arrived` is our own.
     let split = Split::of(arrived.elapsed(), deps.clients.aws_time.take() + put_started.elapsed());
     let (aws_ms, own_ms) = (Split::ms(split.aws), Split::ms(split.own));

@@ -6,6 +6,7 @@
 
 pub mod guard;
 pub mod handler;
+pub mod origin;
 pub mod request;
 pub mod response;
 pub mod response_url;

@@ -46,6 +46,7 @@ pub fn fast_settings(endpoint: &str) -> Settings {
         metadata_timeout: Duration::from_secs(10),
         consistency_backoff: Duration::from_millis(50),
         endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
+        origin_check: true,
         test_allow_loopback: false,
         test_ca_pem: None,
     }
@@ -189,11 +190,10 @@ impl Harness {
         context
     }
 
-    /// Runs the handler as Lambda would (60 s left); returns its summary.
+    /// Runs the handler as Lambda would (60 s left), CloudFormation's record showing the
+    /// operation the event stands for; returns its summary.
     pub async fn invoke(&self, event: &Value) -> Value {
-        handle(&self.deps, LambdaEvent::new(event.clone(), Self::context(Duration::from_secs(60))))
-            .await
-            .expect("a custom-resource event never ends in an error")
+        self.invoke_with(&self.deps, event, Duration::from_secs(60)).await
     }
 
     /// The response CloudFormation would have received for `event`, if one was PUT.
@@ -274,8 +274,19 @@ impl Harness {
         self.emulator.calls(INSPECTOR_KEY).await.iter().filter(|c| *c == "s3:PutObject").count()
     }
 
-    /// Runs `event` through the handler with `deps` and `remaining` before the deadline.
+    /// Runs `event` through the handler with `deps` and `remaining` before the deadline, as
+    /// CloudFormation sends it: its record shows the operation the event stands for.
     pub async fn invoke_with(&self, deps: &Deps, event: &Value, remaining: Duration) -> Value {
+        // What is not a JSON object stands for no operation (and is refused unread).
+        if event.is_object() {
+            self.emulator.record_operation(event).await;
+        }
+        self.invoke_as_is(deps, event, remaining).await
+    }
+
+    /// Runs `event` through the handler without touching CloudFormation's record: for a forged
+    /// event (which no operation stands behind), or a caller that set the record itself.
+    pub async fn invoke_as_is(&self, deps: &Deps, event: &Value, remaining: Duration) -> Value {
         handle(deps, LambdaEvent::new(event.clone(), Self::context(remaining)))
             .await
             .expect("a custom-resource event never ends in an error")

@@ -115,13 +115,14 @@ impl<'h> TemplateStack<'h> {
         let mut created: Vec<String> = Vec::new();
         for logical_id in self.order(&self.template.clone(), &self.parameters.clone()) {
             let properties = self.rendering().properties(&logical_id);
-            let exchange = self.send("Create", &logical_id, None, &properties, None).await;
+            let shows = Shows::resource("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "");
+            let exchange = self.send("Create", &logical_id, None, &properties, None, shows).await;
             self.record(&logical_id, &exchange, properties);
             created.push(logical_id.clone());
             if !exchange.succeeded() {
                 // ROLLBACK_IN_PROGRESS: everything sent a Create is deleted, the failed one included.
                 for logical_id in created.iter().rev() {
-                    self.delete_resource(logical_id).await;
+                    self.delete_resource(logical_id, "ROLLBACK_IN_PROGRESS").await;
                 }
                 return rolled_back(&exchange);
             }
@@ -147,14 +148,19 @@ impl<'h> TemplateStack<'h> {
             let exchange = match (self.answered.get(&logical_id).cloned(), self.sent.get(&logical_id).cloned()) {
                 (Some(_), Some(old)) if old == properties => continue,
                 (Some(current), Some(old)) => {
-                    let exchange =
-                        self.send("Update", &logical_id, Some(&current.physical_id), &properties, Some(&old)).await;
+                    let shows = Shows::resource("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", &current.physical_id);
+                    let exchange = self
+                        .send("Update", &logical_id, Some(&current.physical_id), &properties, Some(&old), shows)
+                        .await;
                     if exchange.succeeded() && exchange.response["PhysicalResourceId"] != json!(current.physical_id) {
                         cleanup.push((logical_id.clone(), current, old));
                     }
                     exchange
                 }
-                _ => self.send("Create", &logical_id, None, &properties, None).await,
+                _ => {
+                    let shows = Shows::resource("UPDATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "");
+                    self.send("Create", &logical_id, None, &properties, None, shows).await
+                }
             };
             touched.push(logical_id.clone());
             if !exchange.succeeded() {
@@ -170,14 +176,19 @@ impl<'h> TemplateStack<'h> {
         // longer has, are deleted — dependents first.
         let remaining = self.order(&self.template.clone(), &self.parameters.clone());
         let removed: Vec<String> = old_answered.keys().filter(|id| !remaining.contains(id)).cloned().collect();
+        const CLEANUP: &str = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS";
         for logical_id in removed.iter().rev() {
             let (answered, properties) = (old_answered[logical_id].clone(), old_sent[logical_id].clone());
-            self.send("Delete", logical_id, Some(&answered.physical_id), &properties, None).await;
+            let shows = Shows { stack_status: CLEANUP, resource: None };
+            self.send("Delete", logical_id, Some(&answered.physical_id), &properties, None, shows).await;
             self.answered.remove(logical_id);
             self.sent.remove(logical_id);
         }
         for (logical_id, answered, properties) in cleanup.iter().rev() {
-            self.send("Delete", logical_id, Some(&answered.physical_id), properties, None).await;
+            // The resource already has its new physical id; the Delete names the old one.
+            let now = self.answered[logical_id].physical_id.clone();
+            let shows = Shows::resource(CLEANUP, "UPDATE_COMPLETE", &now);
+            self.send("Delete", logical_id, Some(&answered.physical_id), properties, None, shows).await;
         }
         Ended::Complete
     }
@@ -208,8 +219,10 @@ impl<'h> TemplateStack<'h> {
             };
             let now = new_answered.get(logical_id).unwrap_or(&old_answered[logical_id]).clone();
             let new_properties = new_sent.get(logical_id).unwrap_or(old_properties).clone();
-            let exchange =
-                self.send("Update", logical_id, Some(&now.physical_id), old_properties, Some(&new_properties)).await;
+            let shows = Shows::resource("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS", &now.physical_id);
+            let exchange = self
+                .send("Update", logical_id, Some(&now.physical_id), old_properties, Some(&new_properties), shows)
+                .await;
             if now.physical_id != old_answered[logical_id].physical_id {
                 cleanup.push((logical_id.clone(), now, new_properties));
             }
@@ -218,7 +231,12 @@ impl<'h> TemplateStack<'h> {
             }
         }
         for (logical_id, answered, properties) in cleanup {
-            self.send("Delete", &logical_id, Some(&answered.physical_id), &properties, None).await;
+            let kept = self.answered.get(&logical_id).map(|a| a.physical_id.clone());
+            let shows = Shows {
+                stack_status: "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                resource: kept.as_deref().map(|id| ("UPDATE_COMPLETE", id)),
+            };
+            self.send("Delete", &logical_id, Some(&answered.physical_id), &properties, None, shows).await;
         }
         rolled_back(&failed)
     }
@@ -228,14 +246,16 @@ impl<'h> TemplateStack<'h> {
         let from = self.exchanges.len();
         let order = self.order(&self.template.clone(), &self.parameters.clone());
         for logical_id in order.iter().rev() {
-            self.delete_resource(logical_id).await;
+            self.delete_resource(logical_id, "DELETE_IN_PROGRESS").await;
         }
         self.exchanges[from..].to_vec()
     }
 
-    async fn delete_resource(&mut self, logical_id: &str) {
+    /// The Delete of a resource that is going, its stack in `stack_status`.
+    async fn delete_resource(&mut self, logical_id: &str, stack_status: &str) {
         if let (Some(answered), Some(properties)) = (self.answered.remove(logical_id), self.sent.remove(logical_id)) {
-            self.send("Delete", logical_id, Some(&answered.physical_id), &properties, None).await;
+            let shows = Shows::resource(stack_status, "DELETE_IN_PROGRESS", &answered.physical_id);
+            self.send("Delete", logical_id, Some(&answered.physical_id), &properties, None, shows).await;
         }
     }
 
@@ -262,7 +282,8 @@ impl<'h> TemplateStack<'h> {
         self.sent.insert(logical_id.to_string(), properties);
     }
 
-    /// Sends one request through the function and reads its response.
+    /// Sends one request through the function, CloudFormation's record showing `shows` (what
+    /// the function's origin check reads), and reads its response.
     async fn send(
         &mut self,
         request_type: &str,
@@ -270,6 +291,7 @@ impl<'h> TemplateStack<'h> {
         physical_id: Option<&str>,
         properties: &Map<String, Value>,
         old_properties: Option<&Map<String, Value>>,
+        shows: Shows<'_>,
     ) -> Exchange {
         let (request_id, response_url) = self.harness.response_url().await;
         let resource_type = self.template.body["Resources"][logical_id]["Type"].clone();
@@ -293,11 +315,37 @@ impl<'h> TemplateStack<'h> {
         if let Some(old) = old_properties {
             event["OldResourceProperties"] = json!(old);
         }
-        self.harness.invoke_with(&self.deps, &event, Duration::from_secs(60)).await;
+        let (resource_status, shown_id) = shows.resource.unzip();
+        let record = json!({
+            "StackId": self.context.stack_id,
+            "StackStatus": shows.stack_status,
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceStatus": resource_status,
+            "PhysicalResourceId": shown_id,
+        });
+        self.harness.emulator.record(&record).await;
+        self.harness.invoke_as_is(&self.deps, &event, Duration::from_secs(60)).await;
         let response = self.harness.response(&event).await.expect("the function answered CloudFormation");
         let exchange = Exchange { event, response };
         self.exchanges.push(exchange.clone());
         exchange
+    }
+}
+
+/// What CloudFormation's record shows while a request is out (DescribeStacks' StackStatus, and
+/// DescribeStackResource's status and physical id; `None`: the stack no longer has the resource).
+/// The states are AWS's stack-event sequences for each operation
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html>,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-monitor-stack.html>).
+struct Shows<'a> {
+    stack_status: &'a str,
+    resource: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Shows<'a> {
+    fn resource(stack_status: &'a str, resource_status: &'a str, physical_id: &'a str) -> Shows<'a> {
+        Shows { stack_status, resource: Some((resource_status, physical_id)) }
     }
 }
 
