@@ -1,8 +1,11 @@
 //! The scheduled refresh: follows the IdP's certificate rotation without a stack update.
 //!
-//! An EventBridge schedule invokes the function with
-//! `{"Refresh": {"ProviderArn", "MetadataUrl", "MetadataSha256"?, "TrustedCertificateSha256"?}}`
-//! (the template writes it from the same values it gives the custom resource). A refresh lists
+//! An EventBridge schedule invokes the function with `{"Refresh": {}}`. The event only triggers:
+//! which provider, which source and which pins come from the function's environment
+//! ([`RefreshConfig`], `SAMLFED_REFRESH_*`), which the template sets from the same parameters it
+//! gives the custom resource — never from the event, which anyone holding `lambda:InvokeFunction`
+//! can send. An event that names a provider, source or pins (the shape older templates wrote) is
+//! accepted only when they are exactly the configured ones. A refresh lists
 //! nothing and never creates or deletes: one conditional fetch, and only changed content is
 //! validated, pinned, compared by SHA-256 with what IAM holds and sent with UpdateSAMLProvider —
 //! to a provider carrying samlfed's ownership tags. A warm function remembers the validators of
@@ -24,17 +27,53 @@ use crate::metadata::{self, Fetched, Fetchers, Pins, Validators};
 use crate::metrics;
 use crate::resources::tags::{LOGICAL_ID_TAG, STACK_TAG};
 
-/// The refresh event's payload (the value of its `Refresh` key). This shape is a contract with
-/// the template.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct RefreshRequest {
-    pub provider_arn: String,
+/// What the function refreshes, from its environment (the template's `Function` sets it when a
+/// `RefreshSchedule` is given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshConfig {
+    /// `SAMLFED_REFRESH_PROVIDER_NAME`: the provider, in the function's own account.
+    pub provider_name: String,
+    /// `SAMLFED_REFRESH_METADATA_URL`: `s3://BUCKET/KEY` (the latest version) or `https://…`.
     pub metadata_url: String,
-    #[serde(default)]
+    /// `SAMLFED_REFRESH_METADATA_SHA256`: optional document pin.
     pub metadata_sha256: Option<String>,
-    #[serde(default)]
+    /// `SAMLFED_REFRESH_TRUSTED_CERTIFICATE_SHA256`: certificate pins, comma-separated.
     pub trusted_certificate_sha256: Vec<String>,
+    /// `SAMLFED_REFRESH_STACK_ID` and `SAMLFED_REFRESH_LOGICAL_ID`: the ownership tags' values the
+    /// provider must carry — the stack and resource that made it.
+    pub stack_id: String,
+    pub logical_id: String,
+}
+
+impl RefreshConfig {
+    /// The configuration in `lookup`'s environment; `None` when no refresh is configured. A
+    /// configuration with a variable missing is an error naming it.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<RefreshConfig>, &'static str> {
+        let value = |name: &'static str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let Some(provider_name) = value("SAMLFED_REFRESH_PROVIDER_NAME") else { return Ok(None) };
+        let required = |name: &'static str| value(name).ok_or(name);
+        Ok(Some(RefreshConfig {
+            provider_name,
+            metadata_url: required("SAMLFED_REFRESH_METADATA_URL")?,
+            metadata_sha256: value("SAMLFED_REFRESH_METADATA_SHA256"),
+            trusted_certificate_sha256: value("SAMLFED_REFRESH_TRUSTED_CERTIFICATE_SHA256")
+                .map(|pins| pins.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+                .unwrap_or_default(),
+            stack_id: required("SAMLFED_REFRESH_STACK_ID")?,
+            logical_id: required("SAMLFED_REFRESH_LOGICAL_ID")?,
+        }))
+    }
+}
+
+/// What a refresh event may say: nothing (it only triggers), or — as older templates wrote it —
+/// exactly what the function is configured with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct Trigger {
+    provider_arn: Option<String>,
+    metadata_url: Option<String>,
+    metadata_sha256: Option<String>,
+    trusted_certificate_sha256: Option<Vec<String>>,
 }
 
 /// What a refresh returns to its invoker.
@@ -51,17 +90,19 @@ pub struct RefreshOutcome {
 /// error, so Lambda's `Errors` metric and its alarms see it.
 #[derive(Debug, Error, PartialEq)]
 pub enum RefreshError {
-    #[error("the refresh event is malformed ({0}); it must be {{\"Refresh\": {{\"ProviderArn\", \"MetadataUrl\", \"MetadataSha256\"?, \"TrustedCertificateSha256\"?}}}}")]
+    #[error("the refresh event is malformed ({0}); it is {{\"Refresh\": {{}}}}: the provider, source and pins come from the function's configuration")]
     Malformed(String),
-    #[error("ProviderArn {0:?} is not a SAML provider ARN of this account")]
-    NotThisAccount(String),
+    #[error("no refresh is configured for this function (SAMLFED_REFRESH_PROVIDER_NAME is not set; the template sets it when RefreshSchedule is given); nothing was changed")]
+    NotConfigured,
+    #[error("the refresh event names {0}, which is not this function's configuration; a refresh event only triggers the configured refresh, so nothing was changed")]
+    Foreign(String),
     #[error("refresh of {0}: MetadataDocument sources cannot be refreshed; give an s3:// or https:// MetadataUrl")]
     Inline(String),
     #[error("refresh of {arn}: the new metadata was refused and the provider left unchanged: {source}")]
     Metadata { arn: String, source: metadata::LoadError },
     #[error("refresh of {0}: the provider does not exist; a refresh never creates one (deploy the stack first)")]
     NoSuchProvider(String),
-    #[error("refresh of {0}: the provider does not carry samlfed's ownership tags, so it was left untouched")]
+    #[error("refresh of {0}: the provider does not carry samlfed's ownership tags of this stack's provider, so it was left untouched")]
     NotOurs(String),
     #[error("refresh of {arn}: IAM {operation} failed: {detail}")]
     Aws { arn: String, operation: &'static str, detail: String },
@@ -90,26 +131,62 @@ impl RefreshCache {
     }
 }
 
-/// Runs one refresh.
+/// Refuses a refresh event that names anything but `config` (at `arn`).
+fn check_trigger(payload: serde_json::Value, config: &RefreshConfig, arn: &str) -> Result<(), RefreshError> {
+    let trigger: Trigger = match payload {
+        serde_json::Value::Null | serde_json::Value::Bool(true) => Trigger::default(),
+        other => serde_json::from_value(other).map_err(|e| RefreshError::Malformed(e.to_string()))?,
+    };
+    let foreign = |what: &str, named: &str| Err(RefreshError::Foreign(format!("{what} {}", redact_url(named))));
+    if let Some(named) = trigger.provider_arn.filter(|named| named != arn) {
+        return foreign("ProviderArn", &named);
+    }
+    if let Some(named) = trigger.metadata_url.filter(|named| *named != config.metadata_url) {
+        return foreign("MetadataUrl", &named);
+    }
+    if let Some(named) = trigger.metadata_sha256.filter(|named| Some(named) != config.metadata_sha256.as_ref()) {
+        return foreign("MetadataSha256", &named);
+    }
+    if let Some(named) = trigger.trusted_certificate_sha256.filter(|named| *named != config.trusted_certificate_sha256)
+    {
+        return foreign("TrustedCertificateSha256", &named.join(","));
+    }
+    Ok(())
+}
+
+/// The URL without its user information and query, for a message.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
+/// Runs one refresh of the configured provider; `payload` (the event's `Refresh` value) only
+/// triggers it.
 pub async fn refresh(
     payload: serde_json::Value,
+    config: Option<&RefreshConfig>,
     iam: &aws_sdk_iam::Client,
     fetchers: &Fetchers<'_>,
     scope: &AccountScope,
     cache: &RefreshCache,
 ) -> Result<RefreshOutcome, RefreshError> {
-    let request: RefreshRequest =
-        serde_json::from_value(payload).map_err(|e| RefreshError::Malformed(e.to_string()))?;
-    let arn = request.provider_arn.clone();
-    let Some(name) = scope.saml_provider_name(&arn).map(str::to_string) else {
-        return Err(RefreshError::NotThisAccount(arn));
-    };
-    let source = MetadataSource::from_properties(Some(&request.metadata_url), None)
+    let config = config.ok_or(RefreshError::NotConfigured)?;
+    let name = config.provider_name.clone();
+    let arn = scope.saml_provider_arn(&name);
+    check_trigger(payload, config, &arn)?;
+    let source = MetadataSource::from_properties(Some(&config.metadata_url), None)
         .map_err(|e| RefreshError::Malformed(e.to_string()))?;
     if matches!(source, MetadataSource::Inline(_)) {
         return Err(RefreshError::Inline(arn));
     }
-    let key = (arn.clone(), request.metadata_url.clone());
+    let key = (arn.clone(), config.metadata_url.clone());
     let cached = cache.get(&key);
     let failed = |source: metadata::LoadError| {
         metrics::emit(&name, metrics::REFRESH_FAILURES, 1.0, "Count");
@@ -139,8 +216,8 @@ pub async fn refresh(
     }
     let now = time::OffsetDateTime::now_utc();
     let pins = Pins {
-        document_sha256: request.metadata_sha256.as_deref(),
-        trusted_certificates: &request.trusted_certificate_sha256,
+        document_sha256: config.metadata_sha256.as_deref(),
+        trusted_certificates: &config.trusted_certificate_sha256,
     };
     let metadata = metadata::check(&source, &bytes, pins, now).map_err(failed)?;
     let current = iam.get_saml_provider().saml_provider_arn(&arn).send().await.map_err(|err| match err.code() {
@@ -151,7 +228,10 @@ pub async fn refresh(
             detail: crate::aws::describe_error(&err),
         },
     })?;
-    let ours = [STACK_TAG, LOGICAL_ID_TAG].iter().all(|k| current.tags().iter().any(|t| t.key() == *k));
+    // Made by this very stack's provider resource: the ownership tags' keys and values.
+    let ours = [(STACK_TAG, &config.stack_id), (LOGICAL_ID_TAG, &config.logical_id)]
+        .iter()
+        .all(|(key, value)| current.tags().iter().any(|t| t.key() == *key && t.value() == value.as_str()));
     if !ours {
         tracing::warn!(provider = %arn, "refresh: not created by samlfed; left untouched");
         return Err(RefreshError::NotOurs(arn));
@@ -192,5 +272,68 @@ fn unchanged(arn: &str, applied: &Applied) -> RefreshOutcome {
         changed: false,
         metadata_sha256: applied.sha256.clone(),
         signing_certificate_not_after: applied.not_after.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ARN: &str = "arn:aws:iam::123456789012:saml-provider/Okta";
+
+    fn config() -> RefreshConfig {
+        RefreshConfig {
+            provider_name: "Okta".into(),
+            metadata_url: "s3://org-idp-metadata/metadata/idp.xml".into(),
+            metadata_sha256: None,
+            trusted_certificate_sha256: vec!["ab".repeat(32)],
+            stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/guid".into(),
+            logical_id: "SAMLProvider".into(),
+        }
+    }
+
+    #[test]
+    fn the_configuration_comes_from_the_environment_whole_or_not_at_all() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(RefreshConfig::from_lookup(env(&[])), Ok(None));
+        let full = env(&[
+            ("SAMLFED_REFRESH_PROVIDER_NAME", "Okta"),
+            ("SAMLFED_REFRESH_METADATA_URL", "s3://org-idp-metadata/metadata/idp.xml"),
+            ("SAMLFED_REFRESH_METADATA_SHA256", ""),
+            ("SAMLFED_REFRESH_TRUSTED_CERTIFICATE_SHA256", ""),
+            ("SAMLFED_REFRESH_STACK_ID", "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/guid"),
+            ("SAMLFED_REFRESH_LOGICAL_ID", "SAMLProvider"),
+        ]);
+        let read = RefreshConfig::from_lookup(full).unwrap().unwrap();
+        assert_eq!(read, RefreshConfig { trusted_certificate_sha256: vec![], ..config() });
+        let partial = env(&[("SAMLFED_REFRESH_PROVIDER_NAME", "Okta")]);
+        assert_eq!(RefreshConfig::from_lookup(partial), Err("SAMLFED_REFRESH_METADATA_URL"));
+    }
+
+    #[test]
+    fn an_event_only_triggers_and_may_not_name_anything_else() {
+        let c = config();
+        assert_eq!(check_trigger(json!({}), &c, ARN), Ok(()));
+        assert_eq!(check_trigger(json!(null), &c, ARN), Ok(()));
+        // What older templates wrote, naming exactly the configuration, still triggers.
+        let same = json!({"ProviderArn": ARN, "MetadataUrl": c.metadata_url, "TrustedCertificateSha256": c.trusted_certificate_sha256});
+        assert_eq!(check_trigger(same, &c, ARN), Ok(()));
+        for forged in [
+            json!({"ProviderArn": "arn:aws:iam::123456789012:saml-provider/Other"}),
+            json!({"MetadataUrl": "https://user:secret@evil.example.com/idp.xml?token=t"}),
+            json!({"MetadataUrl": "s3://org-idp-metadata/metadata/attacker.xml"}),
+            json!({"MetadataSha256": "00".repeat(32)}),
+            json!({"TrustedCertificateSha256": []}),
+        ] {
+            let err = check_trigger(forged.clone(), &c, ARN).unwrap_err();
+            assert!(matches!(err, RefreshError::Foreign(_)), "{forged}: {err}");
+            let text = err.to_string();
+            assert!(!text.contains("secret") && !text.contains("token=t"), "no secret in the error: {text}");
+        }
+        assert!(matches!(check_trigger(json!({"Colour": "blue"}), &c, ARN), Err(RefreshError::Malformed(_))));
+        assert!(matches!(check_trigger(json!("refresh"), &c, ARN), Err(RefreshError::Malformed(_))));
     }
 }

@@ -32,6 +32,9 @@ pub struct Settings {
     /// own template that cannot grant the function `cloudformation:DescribeStackResource`; off is
     /// logged as a warning at every invocation.
     pub origin_check: bool,
+    /// `SAMLFED_REFRESH_*`: what the scheduled refresh refreshes ([`crate::refresh`]); `None`
+    /// when no refresh is configured.
+    pub refresh: Option<crate::refresh::RefreshConfig>,
     /// Test-only (`SAMLFED_TEST_ALLOW_LOOPBACK=1`): HTTPS metadata may come from 127.0.0.1, where
     /// tests run their IdP. Link-local addresses stay refused.
     pub test_allow_loopback: bool,
@@ -51,6 +54,7 @@ impl Default for Settings {
             consistency_backoff: Duration::from_secs(1),
             endpoint_url: None,
             origin_check: true,
+            refresh: None,
             test_allow_loopback: false,
             test_ca_pem: None,
         }
@@ -118,6 +122,11 @@ impl Settings {
                     })
                 }
             },
+            refresh: crate::refresh::RefreshConfig::from_lookup(&lookup).map_err(|name| SettingsError {
+                name,
+                value: String::new(),
+                expected: "set whenever SAMLFED_REFRESH_PROVIDER_NAME is (the template sets them together)",
+            })?,
             test_allow_loopback: match lookup("SAMLFED_TEST_ALLOW_LOOPBACK").as_deref().map(str::trim) {
                 None | Some("" | "0" | "false") => false,
                 Some("1" | "true") => true,

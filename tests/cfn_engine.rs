@@ -545,7 +545,9 @@ const ATTACKER_BUCKET: &str = "attacker-owned";
 async fn forged_events_change_nothing_and_the_stacks_own_operations_still_work() {
     let d = Deployment::start().await;
     d.put_metadata(&idp_metadata()).await;
-    let stack_id = d.create_stack(&parameters(PROVIDER, "", METADATA_KEY, "")).await;
+    let mut with_refresh = parameters(PROVIDER, "", METADATA_KEY, "");
+    with_refresh.push(("RefreshSchedule", "rate(1 hour)"));
+    let stack_id = d.create_stack(&with_refresh).await;
     d.wait_for(&stack_id, "CREATE_COMPLETE").await;
     d.s3.create_bucket().bucket(ATTACKER_BUCKET).send().await.expect("the attacker's bucket");
     // The attacker can also write another key of the metadata bucket.
@@ -701,6 +703,25 @@ async fn forged_events_change_nothing_and_the_stacks_own_operations_still_work()
         assert!(reason.contains("no CloudFormation operation on"), "{}: {reason}", forgery.what);
         assert_eq!(d.iam_state().await, before, "{} changed IAM", forgery.what);
     }
+
+    // Forged scheduled refreshes naming another source or provider: refused, nothing fetched
+    // or written. The configured refresh itself (what the RefreshRule sends) still runs.
+    let attacker_url = format!("s3://{METADATA_BUCKET}/metadata/attacker.xml");
+    for forged in [
+        serde_json::json!({"Refresh": {"ProviderArn": provider, "MetadataUrl": attacker_url}}),
+        serde_json::json!({"Refresh": {"ProviderArn": provider_arn("Other")}}),
+    ] {
+        let payload = aws_sdk_lambda::primitives::Blob::new(forged.to_string());
+        let out = lambda.invoke().function_name(&function).payload(payload).send().await.expect("Invoke");
+        let text = String::from_utf8_lossy(out.payload().expect("a payload").as_ref()).to_string();
+        assert!(out.function_error().is_some(), "{forged}: {text}");
+        assert!(text.contains("not this function's configuration"), "{forged}: {text}");
+        assert_eq!(d.iam_state().await, before, "{forged} changed IAM");
+    }
+    let scheduled = aws_sdk_lambda::primitives::Blob::new(r#"{"Refresh":{}}"#);
+    let out = lambda.invoke().function_name(&function).payload(scheduled).send().await.expect("Invoke");
+    let outcome: Value = serde_json::from_slice(out.payload().expect("a payload").as_ref()).expect("JSON");
+    assert_eq!((out.function_error(), &outcome["Changed"]), (None, &Value::Bool(false)), "{outcome}");
 
     // CloudFormation's own operation is not refused.
     d.cfn.delete_stack().stack_name(&stack_id).send().await.expect("DeleteStack");

@@ -280,28 +280,44 @@ async fn an_https_metadata_url_parameter_creates_the_provider_from_the_idp() {
     assert_eq!(h.provider("Okta").await.unwrap().saml_metadata_document(), Some(idp_metadata().as_str()));
 }
 
-/// The `RefreshRule`'s `Input` is what EventBridge sends the function: rendered from the
-/// template, it must be JSON the function takes, naming the stack's provider and source.
+/// The `RefreshRule`'s `Input` is what EventBridge sends the function, and the `Function`'s
+/// `Environment` is what tells it which provider, source and pins to refresh — both rendered from
+/// the template. The event only triggers; the configuration names the stack's provider, its source
+/// without a versionId (a refresh follows the latest object version), the pins, and the ownership
+/// tags' values the provider must carry.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_refresh_rules_input_is_a_refresh_event_the_function_accepts() {
+async fn the_refresh_rule_triggers_the_refresh_the_functions_environment_configures() {
     let (h, _) = harness().await;
     let pin = certificate_pin();
     let parameters = base(&[("RefreshSchedule", "rate(1 hour)"), ("TrustedCertificateSha256", &pin)]);
     let mut stack = TemplateStack::new(&h, Template::federation(), &parameters);
     assert_eq!(stack.create().await, Ended::Complete);
 
-    let input = stack.rendering().value_at("/Resources/RefreshRule/Properties/Targets/0/Input").expect("Input");
+    let rendering = stack.rendering();
+    let input = rendering.value_at("/Resources/RefreshRule/Properties/Targets/0/Input").expect("Input");
     let event: Value = serde_json::from_str(input.as_str().expect("Input is a string")).expect("Input is JSON");
-    assert_eq!(event["Refresh"]["ProviderArn"], Harness::provider_arn("Okta"));
-    assert_eq!(event["Refresh"]["MetadataUrl"], format!("s3://{METADATA_BUCKET}/{METADATA_KEY}"));
-    assert_eq!(event["Refresh"]["TrustedCertificateSha256"], json!([pin]));
+    assert_eq!(event, json!({"Refresh": {}}), "the event names nothing");
+    let environment = rendering.value_at("/Resources/Function/Properties/Environment").expect("Environment");
+    let variable = |name: &str| environment["Variables"].get(name).map(support::template::scalar_text);
+    let config = samlfed::refresh::RefreshConfig::from_lookup(variable).expect("complete").expect("configured");
+    assert_eq!(config.provider_name, "Okta");
+    assert_eq!(config.metadata_url, format!("s3://{METADATA_BUCKET}/{METADATA_KEY}"));
+    assert_eq!(config.trusted_certificate_sha256, [pin]);
+    assert_eq!(config.metadata_sha256, None);
+    assert_eq!((config.stack_id.as_str(), config.logical_id.as_str()), (support::harness::STACK_ID, "SAMLProvider"));
 
+    let mut deps = h.deps.clone();
+    deps.settings.refresh = Some(config);
     let outcome = samlfed::cfn::handler::handle(
-        &h.deps,
+        &deps,
         lambda_runtime::LambdaEvent::new(event, Harness::context(Duration::from_secs(60))),
     )
     .await
     .expect("the refresh succeeds");
     assert_eq!(outcome["ProviderArn"], Harness::provider_arn("Okta"));
     assert_eq!(outcome["Changed"], false);
+
+    // Without a RefreshSchedule the function has no refresh configuration at all.
+    let without = TemplateStack::new(&h, Template::federation(), &base(&[]));
+    assert_eq!(without.rendering().value_at("/Resources/Function/Properties/Environment"), None);
 }

@@ -115,7 +115,9 @@ async fn run_refresh(deps: &Deps, payload: Value, context: &Context) -> Result<V
     }
     let scope = AccountScope::from_function_arn(&context.invoked_function_arn)
         .map_err(|e| RefreshError::Malformed(e.to_string()))?;
-    let outcome = refresh::refresh(payload, &deps.clients.iam, &deps.fetchers(), &scope, &deps.refresh_cache).await?;
+    let config = deps.settings.refresh.as_ref();
+    let outcome =
+        refresh::refresh(payload, config, &deps.clients.iam, &deps.fetchers(), &scope, &deps.refresh_cache).await?;
     Ok(serde_json::to_value(outcome).unwrap_or_default())
 }
 

@@ -47,6 +47,7 @@ pub fn fast_settings(endpoint: &str) -> Settings {
         consistency_backoff: Duration::from_millis(50),
         endpoint_url: Some(url::Url::parse(endpoint).expect("endpoint")),
         origin_check: true,
+        refresh: None,
         test_allow_loopback: false,
         test_ca_pem: None,
     }
