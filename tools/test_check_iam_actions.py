@@ -341,11 +341,11 @@ def test_table_operations_exist_in_the_sdk_with_the_api_names_used_as_actions():
 
 CONTRACT_ACTIONS = {
     "iam:CreateSAMLProvider", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider", "iam:DeleteSAMLProvider",
-    "iam:TagSAMLProvider", "iam:UntagSAMLProvider",
+    "iam:TagSAMLProvider",
     "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies", "iam:PutRolePolicy",
-    "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:PutRolePermissionsBoundary",
-    "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
+    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies", "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary", "iam:TagRole",
     "s3:GetObject", "s3:GetObjectVersion",
     "cloudformation:DescribeStackResource", "cloudformation:DescribeStacks",
 }
@@ -354,6 +354,23 @@ CONTRACT_ACTIONS = {
 def test_federation_template_grants_exactly_the_contract():
     granted = cia.granted_actions(cia.load_template(FEDERATION))
     assert set(granted.values()) == CONTRACT_ACTIONS
+
+
+def test_actions_only_properties_the_template_never_sets_need_are_left_out_and_come_back_with_them(tmp_path):
+    """Least privilege: the project's template sets no role Policies nor Tags, so the execution role
+    lacks iam:PutRolePolicy, iam:DeleteRolePolicy, iam:UntagRole and iam:UntagSAMLProvider — and
+    the check passes. A template that sets Tags on the role needs iam:UntagRole again."""
+    report = cia.check(ROOT / "src", FEDERATION, exclude=(ROOT / "src" / "cli", ROOT / "src" / "bin"))
+    assert report.ok, report.render(str(FEDERATION))
+    assert set(report.excused) == set(cia.NEEDED_ONLY_FOR_PROPERTY)
+    text = FEDERATION.read_text()
+    anchor = "      ServiceTimeout: 300\n      RoleName: !Ref RoleName\n"
+    assert anchor in text
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text(text.replace(anchor, anchor + "      Tags: [{Key: team, Value: platform}]\n"))
+    report = cia.check(ROOT / "src", tagged, exclude=(ROOT / "src" / "cli", ROOT / "src" / "bin"))
+    assert "iam:UntagRole" in report.missing and "iam:UntagSAMLProvider" in report.missing
+    assert "iam:PutRolePolicy" not in report.missing, "Policies are still not set"
 
 
 def test_federation_execution_role_is_found_through_the_service_token():
