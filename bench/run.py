@@ -39,6 +39,13 @@ What is measured (all times from CLOCK_MONOTONIC, shared by every process on the
 * zip sizes: samlfed's from ``build/bootstrap-<arch>.zip`` (``make build``), else what exists is
   said plainly; the baseline's zip = handler.py + bootstrap.py (boto3 is part of Lambda's Python
   runtime), with the size of vendored boto3 for reference.
+* peak RSS on the largest accepted documents and on hostile inputs (samlfed only, after the
+  rounds; ``--memory-only`` runs just this): one fresh process per input, one Create, ``VmHWM``
+  after its answer, held against the template's MemorySize (128 MB). The inputs: a document of
+  exactly the fetch cap (10,000,000 bytes; once ASCII letters, once ``&``, which the IAM request
+  percent-encodes and IAM's answer XML-escapes), one at the XML node bound, an HTTPS body of
+  UTF-8 continuation bytes without Content-Length (210 MB offered), 10 MB of ``<a/>`` (a node
+  bomb), one element with 750,000 attributes, and an entity bomb.
 
 Every server is on 127.0.0.1 on a free port and stopped by PID; every wait is bounded.
 Exit status: 0 when every event was answered SUCCESS and samlfed made exactly the minimum calls;
@@ -57,6 +64,9 @@ import platform
 import re
 import shlex
 import signal
+import socket
+import ssl
+import threading
 import statistics
 import subprocess
 import sys
@@ -86,11 +96,13 @@ STARTUP_TIMEOUT_S = 30.0
 TAGS = [{"Key": "team", "Value": "platform"}]
 
 # The minimum AWS calls per operation (README.md "What each request does",
-# src/resources/saml_provider.rs): Update = document changed, tags unchanged.
+# src/resources/saml_provider.rs): Update = document changed, tags unchanged. Each starts with the
+# origin check (src/cfn/origin.rs), which asks CloudFormation whether it sent the event.
+ORIGIN_CHECK = "cloudformation:DescribeStackResource"
 SAMLFED_MINIMUM = {
-    "Create": ["s3:GetObject", "iam:CreateSAMLProvider", "iam:GetSAMLProvider"],
-    "Update": ["s3:GetObject", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider"],
-    "Delete": ["iam:GetSAMLProvider", "iam:DeleteSAMLProvider"],
+    "Create": [ORIGIN_CHECK, "s3:GetObject", "iam:CreateSAMLProvider", "iam:GetSAMLProvider"],
+    "Update": [ORIGIN_CHECK, "s3:GetObject", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider"],
+    "Delete": [ORIGIN_CHECK, "iam:GetSAMLProvider", "iam:DeleteSAMLProvider"],
 }
 BASELINE_CALLS = {
     "Create": ["s3:GetObject", "iam:CreateSAMLProvider"],
@@ -99,6 +111,12 @@ BASELINE_CALLS = {
 }
 TYPES = ("Create", "Update", "Delete")
 TARGETS = {"cold": 1 / 5, "rss": 1 / 3, "zip_arm64": 3_000_000, "overhead_ms": 1.0}
+# The memory phase: the template's MemorySize, and samlfed's bounds (src/metadata/mod.rs
+# MAX_DOCUMENT_BYTES, src/metadata/validate.rs MAX_XML_NODES).
+MEMORY_SIZE_MIB = 128
+MAX_DOCUMENT_BYTES = 10_000_000
+MAX_XML_NODES = 100_000
+MEMORY_INVOKE_TIMEOUT_S = 60.0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -266,6 +284,119 @@ class ProcessRecord:
     init_cpu_ms: float | None
 
 
+@dataclasses.dataclass
+class MemoryRecord:
+    """One input of the memory phase: what was sent, what came back, the process's peak RSS."""
+    name: str
+    size: int  # bytes of the document, or offered by the stream
+    expect: str  # SUCCESS or FAILED
+    phrase: str  # what a FAILED Reason must say
+    vmhwm_kb: int | None = None
+    status: str | None = None
+    reason: str | None = None
+    seconds: float | None = None
+    sent: int | None = None  # bytes the hostile server managed to write (streams only)
+
+
+# ------------------------------------------------------------------------------------------------
+# Peak RSS on the largest accepted documents and on hostile inputs
+# ------------------------------------------------------------------------------------------------
+def with_before_end(document: str, markup: str) -> str:
+    """``document`` with ``markup`` just before its closing ``</md:EntityDescriptor>``."""
+    end = document.rindex("</md:EntityDescriptor>")
+    return document[:end] + markup + document[end:]
+
+
+def padded_to(document: str, size: int, filler: str) -> str:
+    """``document`` with a comment of ``filler`` that makes it exactly ``size`` bytes."""
+    room = size - len(document.encode()) - len("<!--\n-->\n")
+    return with_before_end(document, "<!--\n" + filler * room + "-->\n")
+
+
+def tls_files(workdir: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a ``localhost`` certificate it signed: (ca.pem, cert.pem, key.pem). The
+    function trusts the CA only through the test-only ``SAMLFED_TEST_CA_PEM``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "samlfed bench CA")])
+
+    def builder(subject: x509.Name, key: Any) -> x509.CertificateBuilder:
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+                .not_valid_after(now + dt.timedelta(days=1)))
+
+    ca = (builder(ca_name, ca_key).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), leaf_key)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = workdir / "bench-ca.pem", workdir / "bench-localhost.pem", workdir / "bench-localhost.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+    return paths
+
+
+class ContinuationStream:
+    """An HTTPS "IdP" on 127.0.0.1 whose every answer is 200 with no Content-Length and ``total``
+    bytes of 0x80 - UTF-8 continuation bytes, not one character - until the client hangs up.
+    ``sent`` counts what it managed to write."""
+
+    def __init__(self, workdir: Path, total: int) -> None:
+        self.ca_pem, cert, key = tls_files(workdir)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.total = total
+        self.sent = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(10)
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    head = b""
+                    while b"\r\n\r\n" not in head and len(head) < 16384:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            break
+                        head += chunk
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n")
+                    block = b"\x80" * (64 * 1024)
+                    while self.sent < self.total and not self.stopped.is_set():
+                        tls.sendall(block)
+                        self.sent += len(block)
+            except OSError:
+                pass  # the client hung up: what it read is counted
+            finally:
+                conn.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
 # ------------------------------------------------------------------------------------------------
 # The bench
 # ------------------------------------------------------------------------------------------------
@@ -279,6 +410,7 @@ class Bench:
         self.processes: list[ProcessRecord] = []
         self.failures: list[str] = []
         self.rounds_done = 0
+        self.memory: list[MemoryRecord] = []
 
     # -- set-up ----------------------------------------------------------------------------------
     def client(self, service: str, account: str) -> Any:
@@ -456,6 +588,116 @@ class Bench:
                 self.failures.append(msg)
             else:
                 print(f"  note: {msg}", flush=True)
+
+    # -- peak RSS on the largest accepted documents and on hostile inputs ------------------------
+    def run_memory(self) -> None:
+        """One fresh samlfed process per input, one Create each; VmHWM after the answer. A peak at
+        or over the template's MemorySize, or an unexpected verdict, fails the run."""
+        impl = self.impls[0]
+        s3 = self.client("s3", impl.account)
+        stream = ContinuationStream(self.workdir, total=210 * 1024 * 1024)
+        try:
+            doc = self.doc1
+            nodes = MAX_XML_NODES - 1000  # the fixture's own nodes stay well inside the rest
+            cases: list[tuple[MemoryRecord, str | bytes]] = [
+                (MemoryRecord("largest accepted: 10,000,000 bytes, ASCII letters", MAX_DOCUMENT_BYTES, "SUCCESS", ""),
+                 padded_to(doc, MAX_DOCUMENT_BYTES, "x")),
+                (MemoryRecord("largest accepted: 10,000,000 bytes of '&' (IAM request x3, IAM answer x5)",
+                              MAX_DOCUMENT_BYTES, "SUCCESS", ""),
+                 padded_to(doc, MAX_DOCUMENT_BYTES, "&")),
+                (MemoryRecord(f"at the node bound: {nodes:,} extra elements", 0, "SUCCESS", ""),
+                 with_before_end(doc, "<a/>" * nodes)),
+                (MemoryRecord("HTTPS: 0x80 bytes, no Content-Length, 210 MB offered", stream.total, "FAILED",
+                              "larger than IAM's limit"), ""),
+                (MemoryRecord("node bomb: 10 MB of <a/> (2.5 million elements)", 0, "FAILED", "XML nodes"),
+                 with_before_end(doc, "<a/>" * ((MAX_DOCUMENT_BYTES - len(doc) - 100) // 4))),
+                (MemoryRecord("attribute bomb: 750,000 attributes on one element", 0, "FAILED",
+                              "attributes on one element"),
+                 with_before_end(doc, "<x" + "".join(f' a{i}=""' for i in range(750_000)) + "/>")),
+                (MemoryRecord("entity bomb: billion laughs", 0, "FAILED", "DOCTYPE"),
+                 '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+                 + "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+                 + "]>" + with_before_end(doc, "<x>&lol9;</x>").split("?>", 1)[-1]),
+            ]
+            for n, (rec, body) in enumerate(cases):
+                if rec.name.startswith("HTTPS"):
+                    url = f"https://localhost:{stream.port}/metadata.xml"
+                else:
+                    data = body.encode() if isinstance(body, str) else body
+                    rec.size = rec.size or len(data)
+                    key = f"metadata/memory-{n}.xml"
+                    s3.put_object(Bucket=impl.bucket, Key=key, Body=data)
+                    url = f"s3://{impl.bucket}/{key}"
+                self.memory_case(impl, rec, {"Name": f"BenchMemory{n}", "MetadataUrl": url}, stream)
+                print(f"  memory: {rec.name}: {rec.status}, peak RSS "
+                      f"{'-' if rec.vmhwm_kb is None else f'{rec.vmhwm_kb / 1024:.1f} MiB'}"
+                      + (f", {rec.sent:,} bytes sent" if rec.sent is not None else ""), flush=True)
+        finally:
+            stream.stop()
+
+    def memory_case(self, impl: Impl, rec: MemoryRecord, props: dict[str, Any], stream: ContinuationStream) -> None:
+        api = TimedRuntimeApi(function_arn=impl.function_arn, default_timeout_s=MEMORY_INVOKE_TIMEOUT_S)
+        api.start()
+        self.started.api = api
+        log = open(self.workdir / f"{impl.name}-memory.log", "ab")
+        self.started.files.append(log)
+        proc: subprocess.Popen | None = None
+        try:
+            env = self.env(impl, api)
+            env.update({"SAMLFED_TEST_CA_PEM": str(stream.ca_pem), "SAMLFED_TEST_ALLOW_LOOPBACK": "1",
+                        "SAMLFED_METADATA_TIMEOUT_MS": "30000"})
+            event = self.event(impl, "Create")
+            event["ResourceProperties"] = {"ServiceToken": impl.function_arn, **props}
+            proc = subprocess.Popen(impl.cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, cwd=self.workdir)
+            api.pid = proc.pid
+            self.started.bootstrap = proc
+            http("POST", f"{self.endpoint}/_samlfed/cfn-operations", data=json.dumps({"Event": event}).encode())
+            sent_before = stream.sent
+            t = time.monotonic()
+            try:
+                api.invoke(event, timeout_s=MEMORY_INVOKE_TIMEOUT_S, process=proc, request_id=event["RequestId"])
+            except (InvokeTimeout, FunctionExited) as exc:
+                rec.reason = f"no answer: {exc}"
+            rec.seconds = time.monotonic() - t
+            api.wait_for_poll(timeout_s=10, process=proc)
+            rec.vmhwm_kb = proc_status_kb(proc.pid, "VmHWM")
+            if rec.name.startswith("HTTPS"):
+                rec.sent = stream.sent - sent_before
+            try:
+                answer = json.loads(self.cfn_s3.get_object(Bucket=RESPONSE_BUCKET, Key=event["RequestId"])["Body"].read())
+                rec.status, rec.reason = answer.get("Status"), answer.get("Reason")
+            except Exception as exc:  # noqa: BLE001 - recorded as a failure below
+                rec.reason = rec.reason or f"no readable response object: {exc!r}"
+        finally:
+            if proc is not None:
+                demo.stop_process(proc, impl.name)
+            self.started.bootstrap = None
+            api.stop()
+            self.started.api = None
+        self.memory.append(rec)
+        where = f"memory phase, {rec.name}"
+        if rec.status != rec.expect or (rec.expect == "FAILED" and rec.phrase not in (rec.reason or "")):
+            self.failures.append(f"{where}: expected {rec.expect} ({rec.phrase}), got {rec.status}: {rec.reason}")
+        if rec.vmhwm_kb is None or rec.vmhwm_kb >= MEMORY_SIZE_MIB * 1024:
+            self.failures.append(f"{where}: peak RSS {rec.vmhwm_kb} kB, the function has {MEMORY_SIZE_MIB} MiB")
+
+    def memory_text(self) -> list[str]:
+        """The memory phase as a table (markdown and terminal alike)."""
+        if not self.memory:
+            return []
+        lines = [f"| input | size | answer | peak RSS (MiB) of {MEMORY_SIZE_MIB} | time (s) |",
+                 "|---|---:|---|---:|---:|"]
+        for r in self.memory:
+            size = f"{r.size:,} B" if r.size else "-"
+            if r.sent is not None:
+                size += f" ({r.sent:,} B sent)"
+            verdict = r.status or "none"
+            if r.status == "FAILED" and r.reason:
+                verdict += ": " + r.reason.split(": ", 1)[-1][:70] + ("..." if len(r.reason) > 70 else "")
+            rss = "-" if r.vmhwm_kb is None else f"{r.vmhwm_kb / 1024:.1f}"
+            lines.append(f"| {r.name} | {size} | {verdict} | {rss} | {fmt_ms(r.seconds)} |")
+        return lines
 
     # -- the rounds ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -749,6 +991,25 @@ class Report:
         }
 
 
+def memory_section(b: Bench) -> list[str]:
+    """results.md's part on the memory phase: the table and what it means."""
+    if not b.memory:
+        return []
+    return [
+        f"## Peak RSS on the largest accepted documents and on hostile inputs (MemorySize {MEMORY_SIZE_MIB} MB)",
+        "",
+        *b.memory_text(),
+        "",
+        "One fresh samlfed process per input, one Create (S3, or HTTPS from a local server for the stream); "
+        "`VmHWM` after the answer. The fetch reads at most 10,000,000 bytes (IAM's 10,000,000-character limit "
+        "counted in bytes, src/metadata/mod.rs) and the parse at most 100,000 XML nodes, 100,000 attributes "
+        "(1,000 on one element) and 1,000 namespace declarations (src/metadata/validate.rs). The accepted "
+        "documents go on to IAM (CreateSAMLProvider, and GetSAMLProvider, whose answer carries the document "
+        "back), so their peak includes the SDK's request and response bodies.",
+        "",
+    ]
+
+
 def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict[str, str], args: argparse.Namespace,
                   started: dt.datetime, elapsed: float, bootstrap: Path, facts_end: dict[str, str]) -> None:
     b = rep.b
@@ -805,11 +1066,13 @@ def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict
         *rep.calls_text(),
         "```",
         "",
-        "samlfed's minimum (README.md, src/resources/saml_provider.rs): Create = GetObject, CreateSAMLProvider, "
-        "GetSAMLProvider (for the Uuid); Update with new metadata = GetObject, GetSAMLProvider (ownership, "
-        "current document and tags), UpdateSAMLProvider; Delete = GetSAMLProvider (ownership), "
+        "samlfed's minimum (README.md, src/resources/saml_provider.rs): each request first asks "
+        "DescribeStackResource (the origin check: did CloudFormation send it?); then Create = GetObject, "
+        "CreateSAMLProvider, GetSAMLProvider (for the Uuid); Update with new metadata = GetObject, GetSAMLProvider "
+        "(ownership, current document and tags), UpdateSAMLProvider; Delete = GetSAMLProvider (ownership), "
         "DeleteSAMLProvider. The baseline makes fewer because it checks nothing (see bench/baseline/handler.py).",
         "",
+        *memory_section(b),
         "## What is measured",
         "",
         f"Per round and implementation: process 1 gets Create cold, then {args.warm_cycles} x (Update, Delete, Create) "
@@ -884,6 +1147,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", default=str(BENCH / "results.md"), help="'' = do not write")
     p.add_argument("--json", type=Path, default=None, help="also write all metrics as JSON here")
     p.add_argument("--max-seconds", type=float, default=420, help="start no new round after this long")
+    p.add_argument("--no-memory", action="store_true",
+                   help="skip the peak-RSS phase (largest accepted documents, hostile inputs)")
+    p.add_argument("--memory-only", action="store_true",
+                   help="only the peak-RSS phase: no rounds, no baseline, results.md left alone")
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
@@ -898,6 +1165,8 @@ def main(argv: list[str] | None = None) -> int:
         name, _, path = spec.partition("=")
         impls.append(Impl(name, "rust", [*wrap, str(Path(path).resolve())], f"{300000000000 + n:012d}",
                           SAMLFED_MINIMUM, True))
+    if args.memory_only:
+        args.no_baseline, args.results = True, ""
     if not args.no_baseline:
         impls.insert(1, Impl("baseline", "python", [args.python, str(BENCH / "baseline" / "bootstrap.py")],
                              "222222222222", BASELINE_CALLS, False))
@@ -917,7 +1186,10 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         bench.setup()
-        bench.run()
+        if not args.memory_only:
+            bench.run()
+        if not args.no_memory:
+            bench.run_memory()
     except KeyboardInterrupt:
         print("\nbench: interrupted; stopping what it started", file=sys.stderr)
         code = 130
@@ -928,6 +1200,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         bench.stop()
+    if args.memory_only:
+        print("\n" + "\n".join(bench.memory_text()))
+        for f in bench.failures:
+            print(f"!!! {f}", file=sys.stderr)
+        return code or (1 if bench.failures or not bench.memory else 0)
     if bench.rounds_done == 0:
         return code or 1
 
@@ -938,6 +1215,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in rep.calls_text():
         print("  " + line)
+    if bench.memory:
+        print("\n" + "\n".join(bench.memory_text()))
     for n in sizes["notes"]:
         print("  " + n)
     if args.json:

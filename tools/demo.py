@@ -1,33 +1,50 @@
 #!/usr/bin/env python3
-"""samlfed local demo: the real ``bootstrap`` binary serving ``Custom::SAMLProvider`` and
-``Custom::SAMLRole`` events the way CloudFormation sends them, and the scheduled metadata refresh
-the way EventBridge sends it, against the local AWS emulator (moto with stricter IAM).
+"""samlfed local demo: the project's own template, deployed through a CloudFormation engine whose
+custom resources are answered by the real ``bootstrap`` binary, against the local AWS emulator.
 
     .venv/bin/python tools/demo.py --bootstrap target/release/bootstrap
 
-What it does:
+Every custom-resource event of the demo comes from ``templates/saml-federation.yaml`` through the
+emulator's CloudFormation engine (tools/emulator.py, "PATCHES — CloudFormation"): CreateStack,
+UpdateStack and DeleteStack run asynchronously, the engine renders each request as CloudFormation
+does (every scalar a string, ``ServiceToken``/``ServiceTimeout`` present, a ResponseURL of its
+own), the emulator's Lambda unpacks the function's zip and runs its ``bootstrap`` through
+tools/runtime_api.py (tools/lambda_local.py), and ``Ref``/``Fn::GetAtt`` and the Outputs read the
+function's answers. The function's origin check (src/cfn/origin.rs: DescribeStackResource) is
+answered by the engine's own record of each operation. Hand-written events hid a real bug (the
+template's ServiceTimeout, which no hand-written event carried, was refused); the only
+hand-written events left are the forged ones of step 7, which no CloudFormation sends.
 
-1. starts ``tools/emulator.py`` (a subprocess on 127.0.0.1), creates a versioned metadata bucket and
-   a bucket for CloudFormation's responses;
-2. makes a self-signed IdP certificate and a SAML 2.0 IdP metadata document, uploads it;
-3. starts a Lambda Runtime API (``tools/runtime_api.py``) and the ``bootstrap`` binary against it;
-4. sends the events of a stack's life, each custom-resource event with a presigned S3 PUT URL as
-   ``ResponseURL``: Create of the provider; Create of a role that trusts it (printing the
-   ``IdentityCenterRoleAttribute`` for IAM Identity Center); Update with rotated metadata
-   (``?versionId=``); two scheduled refreshes (``{"Refresh": {...}}``) - one right after the IdP
-   publishes a new object version (Changed true, UpdateSAMLProvider), one with nothing new
-   (Changed false: one conditional GetObject answered 304, no IAM call); Update with a new Name (a
-   replacement), the Update CloudFormation then sends the role (its ProviderArn changed),
-   CloudFormation's cleanup Delete of the old provider; the stack deletion's Delete of the role,
-   then of the provider; and an event whose ResponseURL points at the instance metadata service,
-   which the function must refuse;
-5. after each step prints the CloudFormation response (read back from S3) or the refresh outcome,
-   what the function returned to the Runtime API, the AWS calls the step made (the emulator's call
-   log), the function's log lines and the IAM state (SAML providers and roles).
+The story:
 
-Everything it started is stopped on exit, also on Ctrl-C or failure. The exit status is 0 only
-when every step ended as it should; the function's log and the emulator's log stay in a temporary
-directory whose path is printed.
+1. packages the bootstrap (``tools/lambda_local.py package``) and uploads the zip to a code
+   bucket; makes a self-signed IdP certificate and SAML 2.0 IdP metadata and uploads it to a
+   versioned metadata bucket (under the template's default FederationFile);
+2. CreateStack (FederationName, FederationBucket, CodeBucket, CodeKey, this machine's
+   Architecture, RoleName, RefreshSchedule) -> CREATE_COMPLETE: the custom resources' stack events,
+   the provider and role in IAM, the Outputs, and the IdentityCenterRoleAttribute with where it goes;
+3. the IdP rotates its key: a new object version, UpdateStack with FederationFileVersion ->
+   UPDATE_COMPLETE, only the provider updated, in place (UpdateSAMLProvider, same ARN);
+4. and 5. the scheduled refresh: the RefreshRule's target Input, read from the emulator's
+   EventBridge (ListTargetsByRule), is sent to the stack's function with Lambda Invoke - once after
+   the IdP publishes a newer version (Changed true), once with nothing new (Changed false, one
+   conditional GetObject answered 304, no IAM call);
+6. rename: UpdateStack with FederationName=<new> and PreviousFederationName=<old> -> the provider
+   replaced, the role updated to trust the new one, the old provider deleted in the cleanup phase;
+7. forged events, invoked directly on the stack's function: a Create whose ResponseURL is the
+   instance metadata service (refused whole: REFUSED, no AWS call) and an Update of the provider,
+   with a valid presigned S3 ResponseURL, while no stack operation runs (FAILED "no CloudFormation
+   operation on SAMLProvider is in progress", IAM unchanged);
+8. DeleteStack -> DELETE_COMPLETE: the role first, then the provider; IAM is empty.
+
+After each step it prints what happened, the checks, the AWS calls the function made (the
+emulator's call log, /_samlfed/calls, without the demo's own calls), the function's log lines
+(the emulator's stderr, lines prefixed ``lambda <name>:``) and the IAM state.
+
+The demo starts one process, the emulator (on 127.0.0.1), which starts the function's; everything
+is stopped on exit, also on Ctrl-C or failure. Every wait is bounded. The exit status is 0 only
+when every check passed; the emulator's log (with the function's lines) and the deployment
+package stay in a temporary directory whose path is printed.
 """
 
 from __future__ import annotations
@@ -38,6 +55,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import platform
 import selectors
 import signal
 import subprocess
@@ -53,32 +71,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runtime_api import FunctionExited, InvokeTimeout, RuntimeApi  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / "tools" / "emulator.py"
+LAMBDA_LOCAL = ROOT / "tools" / "lambda_local.py"
+TEMPLATE = ROOT / "templates" / "saml-federation.yaml"
 
-ACCOUNT = "123456789012"
+ACCOUNT = "123456789012"  # the emulator's default account: the stack's and the function's
 REGION = "us-east-1"
-FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:samlfed"
+# The demo's own calls are signed with this key (the emulator maps it to ACCOUNT too); the
+# function signs with its account id, so the call log tells the two apart. The forged step's
+# ResponseURL is presigned with another key: the function's PUT to it is the function's call.
+INSPECTOR_KEY = "demo-inspector"
+ATTACKER_KEY = "demo-attacker"
+STACK_NAME = "samlfed-demo"
+CODE_BUCKET = "samlfed-demo-code"
 METADATA_BUCKET = "acme-idp-metadata"
-RESPONSE_BUCKET = "cloudformation-custom-resource-response-useast1"
-METADATA_KEY = "metadata/idp.xml"
+METADATA_KEY = "metadata/idp-metadata.xml"  # the template's FederationFile default
+ATTACKER_BUCKET = "attacker-owned"
 ENTITY_ID = "https://demo-idp.example.com/saml"
-LOGICAL_ID = "IdentityProvider"
-RESOURCE_TYPE = "Custom::SAMLProvider"
-ROLE_LOGICAL_ID = "FederatedRole"
-ROLE_TYPE = "Custom::SAMLRole"
+EVIL_ENTITY_ID = "https://evil.example.com/idp"
+FEDERATION_NAME = "DemoIdP"
+NEW_FEDERATION_NAME = "DemoIdP-v2"
 ROLE_NAME = "DemoIdP-ReadOnly"
+REFRESH_SCHEDULE = "rate(1 hour)"
 READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 SAML_AUDIENCE = "https://signin.aws.amazon.com/saml"  # the default of the role's Audiences
 IDC_ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
-INVOKE_TIMEOUT_S = 30.0  # the function's timeout for each invocation (Lambda-Runtime-Deadline-Ms)
+IMDS_URL = "https://169.254.169.254/latest/meta-data/"
+PROVIDER_LOGICAL_ID = "SAMLProvider"
+ROLE_LOGICAL_ID = "SAMLRole"
 STARTUP_TIMEOUT_S = 30.0
+OPERATION_TIMEOUT_S = 100.0  # one stack operation, at most
+# The engine gives up on an unanswered custom-resource request after this (instead of the
+# template's ServiceTimeout of 300 s), so a function that never answers fails the stack in time.
+CFN_RESPONSE_TIMEOUT_S = "30"
+INVOKE_READ_TIMEOUT_S = 75  # the template's function Timeout is 60 s
 MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-IMDS_URL = "https://169.254.169.254/latest/meta-data/"
+STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,8 +210,9 @@ def _wrap(b64: str, indent: str) -> str:
     return "\n".join(indent + b64[i:i + 64] for i in range(0, len(b64), 64))
 
 
-def metadata_document(certs: list[Cert]) -> str:
-    """SAML 2.0 IdP metadata for ``ENTITY_ID`` with one signing KeyDescriptor per certificate."""
+def metadata_document(certs: list[Cert], entity_id: str = ENTITY_ID) -> str:
+    """SAML 2.0 IdP metadata for ``entity_id`` with one signing KeyDescriptor per certificate."""
+    host = urllib.parse.urlsplit(entity_id).hostname or "demo-idp.example.com"
     key_descriptors = "".join(
         f"""
     <md:KeyDescriptor use="signing">
@@ -197,26 +228,26 @@ def metadata_document(certs: list[Cert]) -> str:
     )
     doc = f"""<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="{MD_NS}" xmlns:ds="{DS_NS}"
-    entityID="{ENTITY_ID}" ID="_{uuid.uuid4().hex}" cacheDuration="PT24H">
+    entityID="{entity_id}" ID="_{uuid.uuid4().hex}" cacheDuration="PT24H">
   <md:IDPSSODescriptor WantAuthnRequestsSigned="false"
       protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{key_descriptors}
     <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-        Location="https://demo-idp.example.com/saml/slo"/>
+        Location="https://{host}/saml/slo"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
     <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-        Location="https://demo-idp.example.com/saml/sso"/>
+        Location="https://{host}/saml/sso"/>
     <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-        Location="https://demo-idp.example.com/saml/sso"/>
+        Location="https://{host}/saml/sso"/>
   </md:IDPSSODescriptor>
   <md:Organization>
     <md:OrganizationName xml:lang="en">Demo IdP Inc.</md:OrganizationName>
     <md:OrganizationDisplayName xml:lang="en">Demo IdP</md:OrganizationDisplayName>
-    <md:OrganizationURL xml:lang="en">https://demo-idp.example.com/</md:OrganizationURL>
+    <md:OrganizationURL xml:lang="en">https://{host}/</md:OrganizationURL>
   </md:Organization>
   <md:ContactPerson contactType="technical">
     <md:GivenName>Platform Team</md:GivenName>
-    <md:EmailAddress>mailto:platform@demo-idp.example.com</md:EmailAddress>
+    <md:EmailAddress>mailto:platform@{host}</md:EmailAddress>
   </md:ContactPerson>
 </md:EntityDescriptor>
 """
@@ -241,16 +272,242 @@ def sha256_text(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+# Pure helpers (tested in tools/test_demo.py)
+# ------------------------------------------------------------------------------------------------
+def lambda_architecture(machine: str | None = None) -> str:
+    """The Lambda architecture that runs a build of this machine (``platform.machine()``)."""
+    machine = (machine if machine is not None else platform.machine()).lower()
+    if machine in ("aarch64", "arm64", "armv8l", "armv8b"):
+        return "arm64"
+    if machine in ("x86_64", "amd64"):
+        return "x86_64"
+    raise ValueError(f"no Lambda architecture runs a {machine} build (Lambda has arm64 and x86_64)")
+
+
+def stack_parameters(architecture: str, name: str, previous_name: str = "", version: str = "") -> list[dict[str, str]]:
+    """The parameters of every stack operation of the demo. Each one is given every time: an
+    UpdateStack without a parameter resets it to its Default, as in CloudFormation. FederationFile
+    keeps its Default (the key the metadata is uploaded to)."""
+    values = {
+        "FederationName": name,
+        "PreviousFederationName": previous_name,
+        "FederationBucket": METADATA_BUCKET,
+        "FederationFileVersion": version,
+        "RoleName": ROLE_NAME,
+        "CodeBucket": CODE_BUCKET,
+        "CodeKey": code_key(architecture),
+        "Architecture": architecture,
+        "RefreshSchedule": REFRESH_SCHEDULE,
+    }
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def code_key(architecture: str) -> str:
+    return f"samlfed/bootstrap-{architecture}.zip"
+
+
+def cfn_string(value: Any) -> Any:
+    """A value as CloudFormation puts it into a custom-resource request: every scalar a string,
+    lists and maps keeping their shape."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return {str(k): cfn_string(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [cfn_string(v) for v in value if v is not None]
+    return str(value)
+
+
+def forged_event(request_type: str, *, stack_id: str, function_arn: str, logical_id: str, resource_type: str,
+                 properties: dict[str, Any], response_url: str, request_id: str | None = None,
+                 physical_id: str | None = None, old_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A custom-resource event written by hand in the shape CloudFormation gives its own
+    (crpg-ref-requests.html; ServiceToken and the template's ServiceTimeout also inside
+    ResourceProperties, every scalar a string) - what someone holding lambda:InvokeFunction can
+    send the function. Only the forged step of the demo uses it."""
+    props = cfn_string({"ServiceToken": function_arn, "ServiceTimeout": 300, **properties})
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": function_arn,
+        "ServiceTimeout": props["ServiceTimeout"],
+        "ResponseURL": response_url,
+        "StackId": stack_id,
+        "RequestId": request_id or str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": props,
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old_properties is not None:
+        event["OldResourceProperties"] = cfn_string({"ServiceToken": function_arn, "ServiceTimeout": 300,
+                                                      **old_properties})
+    return event
+
+
+def shown_url(url: str) -> str:
+    """A URL without its query string (a presigned URL's query is its credential)."""
+    base, sep, _ = url.partition("?")
+    return base + ("?…(presigned)" if sep else "")
+
+
+@dataclass
+class StackEvent:
+    logical_id: str
+    resource_type: str
+    status: str
+    physical_id: str
+    reason: str
+
+    @property
+    def custom(self) -> bool:
+        return self.resource_type.startswith("Custom::") or self.resource_type == "AWS::CloudFormation::CustomResource"
+
+    @property
+    def stack(self) -> bool:
+        return self.resource_type == STACK_TYPE
+
+
+def stack_events(described: list[dict[str, Any]]) -> list[StackEvent]:
+    """DescribeStackEvents' StackEvents (newest first) as a list, oldest first."""
+    return [StackEvent(e.get("LogicalResourceId", ""), e.get("ResourceType", ""), e.get("ResourceStatus", ""),
+                       e.get("PhysicalResourceId") or "", e.get("ResourceStatusReason") or "")
+            for e in reversed(described)]
+
+
+def custom_sequence(events: list[StackEvent]) -> list[tuple[str, str]]:
+    """``(logical id, status)`` of the custom resources' events, in order."""
+    return [(e.logical_id, e.status) for e in events if e.custom]
+
+
+def first_index(events: list[StackEvent], match: Callable[[StackEvent], bool]) -> int:
+    """The position of the first event ``match`` accepts, or -1."""
+    return next((i for i, e in enumerate(events) if match(e)), -1)
+
+
+def function_calls(calls: list[dict[str, str]], inspector_key: str = INSPECTOR_KEY) -> list[str]:
+    """``service:action`` of the calls the demo did not make itself, in order: the function's
+    (signed with its account id, as tools/lambda_local.py gives it), its answers to the engine's
+    ResponseURLs (unsigned) and its PUTs to presigned URLs (signed by whoever presigned them).
+    The demo's own calls, signed with ``inspector_key``, are left out."""
+    return [f"{c['service']}:{c['action']}" for c in calls if c.get("access_key") != inspector_key]
+
+
+def function_log_lines(text: str) -> list[tuple[str, str]]:
+    """The emulator log lines that belong to functions, as ``(function name, line)``: the
+    function's own output (``lambda <name>: …``) and the emulator's notes about a function or a
+    stack operation (``emulator: lambda <name>: …``, ``emulator: cloudformation: …``)."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith("lambda ") and ": " in line:
+            name, rest = line[len("lambda "):].split(": ", 1)
+            found.append((name, rest))
+        elif line.startswith("emulator: lambda ") or line.startswith("emulator: cloudformation: "):
+            found.append(("emulator", line[len("emulator: "):]))
+    return found
+
+
+def format_log_line(line: str) -> str:
+    """``LEVEL [RequestType LogicalResourceId] message key=value ...`` from a JSON tracing line;
+    other lines unchanged."""
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(rec, dict):
+        return line
+    emf = rec.get("_aws")
+    if isinstance(emf, dict) and emf.get("CloudWatchMetrics"):
+        # An Embedded Metric Format line: CloudWatch Logs turns it into a metric.
+        parts, dims = [], []
+        namespace = ""
+        for directive in emf["CloudWatchMetrics"]:
+            for m in directive.get("Metrics", []):
+                parts.append(f"{m.get('Name')}={rec.get(m.get('Name'))} {m.get('Unit', '')}".rstrip())
+            for dim_set in directive.get("Dimensions", []):
+                dims.extend(f"{d}={rec.get(d)}" for d in dim_set)
+            namespace = directive.get("Namespace", "")
+        return f"{'METRIC':<5} {', '.join(parts)}  [EMF namespace={namespace} {' '.join(dims)}]"
+    fields = dict(rec.get("fields") or {})
+    message = fields.pop("message", "")
+    level = str(rec.get("level", "")).upper()
+    span = rec.get("span") if isinstance(rec.get("span"), dict) else {}
+    context = " ".join(str(span[k]) for k in ("request_type", "logical_resource_id") if span.get(k))
+    if not context and span.get("name") == "refresh":
+        context = "refresh"
+    extra = " ".join(f"{k}={v}" for k, v in fields.items())
+    return f"{level:<5} " + (f"[{context}] " if context else "") + f"{message}" + (f"  [{extra}]" if extra else "")
+
+
+def leaks_credential(line: str) -> bool:
+    """Does a log line carry a ResponseURL's credential (a presigned S3 query, or the engine's
+    ``signature=``)?"""
+    return any(marker in line for marker in ("X-Amz-Signature", "X-Amz-Credential", "signature="))
+
+
+def trusted_providers(trust: Any) -> list[str]:
+    """The names of the SAML providers a trust policy's Federated principals name."""
+    statements = trust.get("Statement", []) if isinstance(trust, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    names = []
+    for st in statements:
+        principal = st.get("Principal") if isinstance(st, dict) else None
+        federated = principal.get("Federated") if isinstance(principal, dict) else None
+        for arn in [federated] if isinstance(federated, str) else federated or []:
+            names.append(arn.rsplit("/", 1)[-1])
+    return names
+
+
+# ------------------------------------------------------------------------------------------------
 # Processes
 # ------------------------------------------------------------------------------------------------
+class DemoError(Exception):
+    pass
+
+
+# Started, stop_process, stop_all, start_emulator, bootstrap_env and isolated_workdir are also the
+# process kit of bench/run.py, which runs a bootstrap against its own Runtime API: keep their
+# signatures.
 @dataclass
 class Started:
-    """Everything the demo started, stopped in reverse order by ``stop_all``."""
+    """Everything the demo (or the bench) started, stopped by ``stop_all``."""
 
     emulator: subprocess.Popen | None = None
-    bootstrap: subprocess.Popen | None = None
-    api: RuntimeApi | None = None
+    bootstrap: subprocess.Popen | None = None  # a bootstrap run outside the emulator (bench/run.py)
+    api: Any = None  # its runtime_api.RuntimeApi
     files: list[Any] = field(default_factory=list)
+    leftovers: list[int] = field(default_factory=list)  # function processes still alive after the emulator
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        fields_after_name = stat.rsplit(")", 1)[-1].split()
+        if len(fields_after_name) > 1 and fields_after_name[1] == str(pid) and fields_after_name[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().decode("utf-8", "replace").rsplit(")", 1)[-1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def stop_process(proc: subprocess.Popen | None, name: str, close_stdin: bool = False) -> None:
@@ -260,7 +517,7 @@ def stop_process(proc: subprocess.Popen | None, name: str, close_stdin: bool = F
         if close_stdin and proc.stdin:
             proc.stdin.close()  # the emulator's watchdog exits on stdin EOF
         os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         out.line(f"  {name} (pid {proc.pid}) ignored SIGTERM; sending SIGKILL")
         os.kill(proc.pid, signal.SIGKILL)
@@ -270,10 +527,23 @@ def stop_process(proc: subprocess.Popen | None, name: str, close_stdin: bool = F
 
 
 def stop_all(s: Started) -> None:
+    """Stops what was started: a bootstrap run outside the emulator and its Runtime API, then the
+    emulator (which kills the functions' processes it started, by PID), making sure none of those
+    outlived it."""
     stop_process(s.bootstrap, "bootstrap")
     if s.api is not None:
         s.api.stop()
+    functions = child_pids(s.emulator.pid) if s.emulator is not None and s.emulator.poll() is None else []
     stop_process(s.emulator, "emulator", close_stdin=True)
+    end = time.monotonic() + 5
+    while any(pid_alive(p) for p in functions) and time.monotonic() < end:
+        time.sleep(0.1)
+    for pid in [p for p in functions if pid_alive(p)]:
+        s.leftovers.append(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     for f in s.files:
         try:
             f.close()
@@ -282,9 +552,12 @@ def stop_all(s: Started) -> None:
 
 
 def start_emulator(s: Started, workdir: Path) -> str:
+    """Starts tools/emulator.py, its stderr (and so the functions' output) into emulator.log;
+    returns its endpoint."""
     log = open(workdir / "emulator.log", "wb")
     s.files.append(log)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["SAMLFED_CFN_RESPONSE_TIMEOUT_S"] = CFN_RESPONSE_TIMEOUT_S
     s.emulator = subprocess.Popen(
         [sys.executable, str(EMULATOR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
         cwd=ROOT,
@@ -314,9 +587,9 @@ def start_emulator(s: Started, workdir: Path) -> str:
 
 
 def bootstrap_env(api_address: str, endpoint: str, workdir: Path) -> dict[str, str]:
-    """Lambda's own variables plus the emulator's endpoint; nothing from this shell's AWS_* or
-    profile settings (no AWS_PROFILE; AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name empty
-    files written by ``main``, so no ~/.aws file is read)."""
+    """For a bootstrap run outside the emulator (bench/run.py): Lambda's own variables plus the
+    emulator's endpoint; nothing from this shell's AWS_* or profile settings (AWS_CONFIG_FILE and
+    AWS_SHARED_CREDENTIALS_FILE name the empty files ``isolated_workdir`` writes)."""
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api_address,
@@ -338,24 +611,24 @@ def bootstrap_env(api_address: str, endpoint: str, workdir: Path) -> dict[str, s
     return env
 
 
-class DemoError(Exception):
-    pass
-
-
 # ------------------------------------------------------------------------------------------------
 # The demo
 # ------------------------------------------------------------------------------------------------
 class Demo:
-    def __init__(self, bootstrap: Path, workdir: Path) -> None:
+    def __init__(self, bootstrap: Path, workdir: Path, architecture: str) -> None:
         self.bootstrap = bootstrap
         self.workdir = workdir
+        self.architecture = architecture
         self.started = Started()
         self.failures: list[str] = []
-        self.stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/samlfed-demo/{uuid.uuid4()}"
-        self.log_path = workdir / "function.log"
-        self.log_offset = 0
         self.current = "set-up"
-        self.counts: list[tuple[int, int]] = []  # (SAML providers, roles) in IAM after each step
+        self.log_path = workdir / "emulator.log"
+        self.log_offset = 0
+        self.stack_id = ""
+        self.function_arn = ""
+        self.counts: list[tuple[int, int]] = []  # (SAML providers, federated roles) in IAM after each step
+        self.statuses: list[str] = []  # the stack's status after each stack operation
+        self.step_times: list[tuple[str, float]] = []
 
     # -- checks ----------------------------------------------------------------------------------
     def check(self, ok: bool, text: str) -> bool:
@@ -366,201 +639,23 @@ class Demo:
             self.failures.append(f"{self.current}: {text}")
         return ok
 
-    # -- set-up ----------------------------------------------------------------------------------
-    def setup(self) -> None:
+    def check_equal(self, got: Any, want: Any, text: str) -> bool:
+        return self.check(got == want, text + ("" if got == want else f" (got {got!r})"))
+
+    # -- AWS clients -----------------------------------------------------------------------------
+    def client(self, service: str, read_timeout: int = 15, key: str = INSPECTOR_KEY) -> Any:
         import boto3
         from botocore.config import Config
 
-        self.current = "set-up"
-        out.title("samlfed local demo")
-        out.kv("bootstrap", self.bootstrap, indent=2)
-        out.kv("logs", self.workdir, indent=2)
-        out.kv("stack", self.stack_id, indent=2)
-
-        t0 = time.monotonic()
-        self.endpoint = start_emulator(self.started, self.workdir)
-        out.kv("emulator", f"{self.endpoint} (moto, stricter IAM; pid {self.started.emulator.pid})", indent=2)
-
-        def client(service: str) -> Any:
-            return boto3.client(
-                service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id=ACCOUNT,
-                aws_secret_access_key="demo",
-                config=Config(s3={"addressing_style": "path"}, signature_version="s3v4" if service == "s3" else None,
-                              retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=15),
-            )
-
-        self.s3, self.iam = client("s3"), client("iam")
-        self.s3.create_bucket(Bucket=METADATA_BUCKET)
-        self.s3.put_bucket_versioning(Bucket=METADATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        self.s3.create_bucket(Bucket=RESPONSE_BUCKET)
-        out.kv("buckets", f"s3://{METADATA_BUCKET} (versioned), s3://{RESPONSE_BUCKET} (responses)", indent=2)
-
-        self.cert1 = make_certificate()
-        self.doc1 = metadata_document([self.cert1])
-        put = self.s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=self.doc1.encode(),
-                                 ContentType="application/samlmetadata+xml")
-        self.version1 = put["VersionId"]
-        out.kv("metadata v1", f"s3://{METADATA_BUCKET}/{METADATA_KEY}  version {self.version1}", indent=2)
-        out.kv("", f"{len(self.doc1)} chars, sha256 {sha256_text(self.doc1)[:16]}…, 1 signing certificate "
-                   f"(CN=demo-idp.example.com, sha256 {self.cert1.sha256[:16]}…, "
-                   f"NotAfter {self.cert1.not_after:%Y-%m-%dT%H:%M:%SZ})", indent=2)
-
-        api = RuntimeApi(function_arn=FUNCTION_ARN, default_timeout_s=INVOKE_TIMEOUT_S)
-        self.started.api = api.start()
-        log = open(self.log_path, "wb")
-        self.started.files.append(log)
-        self.started.bootstrap = subprocess.Popen(
-            [str(self.bootstrap)], env=bootstrap_env(api.address, self.endpoint, self.workdir),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id=key,
+            aws_secret_access_key="demo",
+            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4" if service == "s3" else None,
+                          retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5,
+                          read_timeout=read_timeout),
         )
-        out.kv("runtime API", f"http://{api.address}/2018-06-01/runtime", indent=2)
-        if not api.wait_for_poll(timeout_s=STARTUP_TIMEOUT_S, process=self.started.bootstrap):
-            detail = api.init_error.body if api.init_error else f"exit status {self.started.bootstrap.poll()}"
-            self.print_log()
-            raise DemoError(f"the function did not reach /invocation/next ({detail}); log: {self.log_path}")
-        out.kv("function", f"pid {self.started.bootstrap.pid}, waiting for events "
-                           f"(ready {time.monotonic() - t0:.1f} s after the demo started)", indent=2)
 
-    # -- one step --------------------------------------------------------------------------------
-    def event(self, request_type: str, properties: dict[str, Any], physical_id: str | None = None,
-              old_properties: dict[str, Any] | None = None, response_url: str | None = None,
-              logical_id: str = LOGICAL_ID, resource_type: str = RESOURCE_TYPE) -> dict[str, Any]:
-        request_id = str(uuid.uuid4())
-        url = response_url or self.s3.generate_presigned_url(
-            "put_object", Params={"Bucket": RESPONSE_BUCKET, "Key": request_id}, ExpiresIn=7200)
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ServiceToken": FUNCTION_ARN,
-            "ResponseURL": url,
-            "StackId": self.stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": logical_id,
-            "ResourceType": resource_type,
-            "ResourceProperties": {"ServiceToken": FUNCTION_ARN, **properties},
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_properties is not None:
-            event["OldResourceProperties"] = {"ServiceToken": FUNCTION_ARN, **old_properties}
-        return event
-
-    def step(self, title: str, event: dict[str, Any], note: str = "") -> dict[str, Any]:
-        """Sends ``event``; prints and returns what happened. The IAM state shown in full is that of
-        the event's resource type (SAML providers or roles); the other is one line."""
-        self.current = title
-        out.title(title)
-        if note:
-            out.para(note)
-            out.line()
-        props = {k: v for k, v in event["ResourceProperties"].items() if k != "ServiceToken"}
-        out.section("Event")
-        out.kv("RequestType", event["RequestType"])
-        out.kv("ResourceType", f"{event['ResourceType']}  (LogicalResourceId {event['LogicalResourceId']})")
-        if "PhysicalResourceId" in event:
-            out.kv("PhysicalResourceId", event["PhysicalResourceId"])
-        out.kv("ResourceProperties", json.dumps(props))
-        shown_url = event["ResponseURL"].split("?", 1)[0] + ("?X-Amz-…(presigned)" if "?" in event["ResponseURL"] else "")
-        out.kv("ResponseURL", shown_url)
-
-        self.clear_calls()
-        # The demo plays CloudFormation: its record shows the operation the event stands for, which
-        # is what the function's origin check asks (tools/emulator.py, /_samlfed/cfn-operations).
-        record = json.dumps({"Event": event}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/_samlfed/cfn-operations", data=record,
-                                                      method="POST"), timeout=10).close()
-        try:
-            result = self.started.api.invoke(event, timeout_s=INVOKE_TIMEOUT_S, process=self.started.bootstrap)
-        except (InvokeTimeout, FunctionExited) as exc:
-            self.print_log()
-            raise DemoError(str(exc)) from exc
-        calls = self.calls()
-
-        response, size = self.read_response(event["RequestId"])
-        out.section("CloudFormation response (read back from the response bucket)")
-        if response is None:
-            out.kv("(none)", f"no object s3://{RESPONSE_BUCKET}/{event['RequestId']}")
-        else:
-            for key in ("Status", "Reason", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId",
-                        "NoEcho"):
-                if key in response:
-                    value = response[key]
-                    out.kv(key, value if isinstance(value, str) else json.dumps(value))
-            data = response.get("Data") or {}
-            if data:
-                out.kv("Data", "")
-                for k, v in sorted(data.items()):
-                    out.kv(k, v, indent=6, width=28)
-            else:
-                out.kv("Data", "(none)")
-            unexpected = sorted(set(response) - {"Status", "Reason", "PhysicalResourceId", "StackId", "RequestId",
-                                                 "LogicalResourceId", "NoEcho", "Data"})
-            if unexpected:
-                out.kv("other fields", ", ".join(unexpected))
-
-        out.section("Function's return to the Runtime API")
-        out.kv(f"/{result.kind}", json.dumps(result.body) + (f"  ({result.error_type})" if result.error_type else ""))
-        out.kv("duration", f"{result.duration_s * 1000:.0f} ms")
-
-        out.section("AWS calls made during the step (emulator call log, in order)")
-        if not calls:
-            out.kv("(none)", "")
-        for c in calls:
-            out.kv(f"{c['service']}:{c['action']}", f"account {c['account']}", width=30)
-
-        out.section("Function log")
-        self.print_log(indent=4)
-
-        providers, roles = self.iam_state(focus="roles" if event["ResourceType"] == ROLE_TYPE else "providers")
-        return {"result": result, "response": response, "size": size, "calls": calls, "providers": providers,
-                "roles": roles}
-
-    def refresh_step(self, title: str, refresh: dict[str, Any], note: str = "",
-                     probe_not_modified: bool = False) -> dict[str, Any]:
-        """Invokes the function with the scheduled refresh event ``{"Refresh": refresh}`` (what the
-        EventBridge rule sends: no ResponseURL, nobody to answer but the invoker); prints and returns
-        what happened. With ``probe_not_modified``, the demo then sends S3 the conditional GetObject
-        a warm function sends (If-None-Match: the current ETag) and shows S3's answer."""
-        self.current = title
-        out.title(title)
-        if note:
-            out.para(note)
-            out.line()
-        event = {"Refresh": refresh}
-        out.section("Event (the EventBridge schedule's input; no ResponseURL - the invoker gets the return value)")
-        out.kv("input", json.dumps(event))
-
-        self.clear_calls()
-        try:
-            result = self.started.api.invoke(event, timeout_s=INVOKE_TIMEOUT_S, process=self.started.bootstrap)
-        except (InvokeTimeout, FunctionExited) as exc:
-            self.print_log()
-            raise DemoError(str(exc)) from exc
-        calls = self.calls()
-
-        out.section("Function's return to the Runtime API: the refresh outcome")
-        out.kv(f"/{result.kind}", "" if result.kind == "response" else f"({result.error_type})")
-        out.text(json.dumps(result.body, indent=2), indent=6)
-        out.kv("duration", f"{result.duration_s * 1000:.0f} ms")
-
-        out.section("AWS calls made during the step (emulator call log, in order)")
-        if not calls:
-            out.kv("(none)", "")
-        for c in calls:
-            out.kv(f"{c['service']}:{c['action']}", f"account {c['account']}", width=30)
-        probe: int | None = None
-        if probe_not_modified:
-            probe, etag = self.conditional_get_status()
-            out.para(f"The GetObject above is conditional: the warm function sent If-None-Match with the ETag of "
-                     f"the document it last applied. The demo sends S3 the same request now (If-None-Match: {etag}); "
-                     f"S3 answers {probe}{' Not Modified, no body' if probe == 304 else ''}.", indent=4)
-
-        out.section("Function log")
-        self.print_log(indent=4)
-
-        providers, roles = self.iam_state(focus="providers")
-        return {"result": result, "calls": calls, "providers": providers, "roles": roles, "probe": probe}
-
-    # -- helpers ---------------------------------------------------------------------------------
+    # -- the emulator's call log and the function's log -------------------------------------------
     def clear_calls(self) -> None:
         req = urllib.request.Request(f"{self.endpoint}/_samlfed/calls", method="DELETE")
         with urllib.request.urlopen(req, timeout=5):
@@ -570,34 +665,573 @@ class Demo:
         with urllib.request.urlopen(f"{self.endpoint}/_samlfed/calls", timeout=5) as r:
             return json.loads(r.read())
 
-    def read_response(self, request_id: str) -> tuple[dict[str, Any] | None, int]:
-        """The response object CloudFormation would read, and its size in bytes."""
-        from botocore.exceptions import ClientError
+    def settle_log(self, quiet_s: float = 0.3, limit_s: float = 3.0) -> None:
+        """Waits (bounded) until the emulator's log stops growing: the functions' output reaches
+        it through a pipe, a moment after the invocation it belongs to has ended."""
+        end = time.monotonic() + limit_s
+        size = -1
+        while time.monotonic() < end:
+            now = self.log_path.stat().st_size if self.log_path.exists() else 0
+            if now == size:
+                return
+            size = now
+            time.sleep(quiet_s)
 
+    def new_log_lines(self) -> list[tuple[str, str]]:
+        """The functions' lines the emulator logged since the last call."""
         try:
-            obj = self.s3.get_object(Bucket=RESPONSE_BUCKET, Key=request_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None, 0
-            raise
-        body = obj["Body"].read()
-        return json.loads(body), len(body)
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_offset)
+                data = f.read()
+        except OSError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1] if b"\n" in data else b""
+        self.log_offset += len(complete)
+        return function_log_lines(complete.decode("utf-8", "replace"))
 
-    def conditional_get_status(self) -> tuple[int, str]:
-        """The HTTP status S3 gives a GetObject of the metadata's latest version with If-None-Match
-        set to that version's ETag, and the ETag."""
-        from botocore.exceptions import ClientError
+    def print_calls(self, calls: list[str], what: str = "AWS calls the function made during the step") -> None:
+        out.section(f"{what} (emulator call log, in order)")
+        if not calls:
+            out.kv("(none)", "")
+        for c in calls:
+            out.kv(c, "", width=40)
 
-        etag = self.s3.head_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY)["ETag"]
+    def print_function_log(self) -> None:
+        self.settle_log()
+        lines = self.new_log_lines()
+        out.section("Function log (the emulator's stderr, lines prefixed `lambda <name>:`)")
+        if not lines:
+            out.kv("(nothing logged)", "")
+        for _name, line in lines:
+            if leaks_credential(line):
+                self.check(False, "a log line carries a ResponseURL's credential (its query string)")
+            out.text(format_log_line(line), indent=4)
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def setup(self) -> None:
+        self.current = "set-up"
+        out.title("samlfed local demo: templates/saml-federation.yaml through the emulator's CloudFormation")
+        out.kv("bootstrap", self.bootstrap, indent=2)
+        out.kv("workdir", f"{self.workdir} (logs, deployment package)", indent=2)
+        self.endpoint = start_emulator(self.started, self.workdir)
+        out.kv("emulator", f"{self.endpoint} (moto with stricter IAM, a CloudFormation engine and a local "
+                           f"Lambda; pid {self.started.emulator.pid})", indent=2)
+        self.s3, self.iam, self.cfn = self.client("s3"), self.client("iam"), self.client("cloudformation")
+        self.events_api, self.lam = self.client("events"), self.client("lambda", read_timeout=INVOKE_READ_TIMEOUT_S)
+
+    # -- stack operations ------------------------------------------------------------------------
+    def describe_stack(self) -> dict[str, Any]:
+        return self.cfn.describe_stacks(StackName=self.stack_id)["Stacks"][0]
+
+    def all_events(self) -> list[StackEvent]:
+        return stack_events(self.cfn.describe_stack_events(StackName=self.stack_id)["StackEvents"])
+
+    def wait_for_stack(self) -> tuple[dict[str, Any], float]:
+        """Polls DescribeStacks until the operation ends (bounded); returns the stack and the time."""
+        start = time.monotonic()
+        while True:
+            stack = self.describe_stack()
+            if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+                return stack, time.monotonic() - start
+            if time.monotonic() - start > OPERATION_TIMEOUT_S:
+                self.print_events(self.all_events(), everything=True)
+                raise DemoError(f"the stack is still {stack['StackStatus']} after {OPERATION_TIMEOUT_S:g} s")
+            time.sleep(0.2)
+
+    def physical_id(self, logical_id: str) -> str:
+        detail = self.cfn.describe_stack_resource(StackName=self.stack_id, LogicalResourceId=logical_id)
+        return detail["StackResourceDetail"].get("PhysicalResourceId", "")
+
+    def stack_operation(self, title: str, note: str, call: str, run: Callable[[], None], expected: str,
+                        changed: dict[str, str] | None = None,
+                        full: tuple[str, ...] = ("providers", "roles")) -> dict[str, Any]:
+        """Runs one stack operation and prints what happened; returns the stack, its new events,
+        the function's calls and the IAM state."""
+        self.begin(title, note)
+        before = len(self.all_events()) if self.stack_id else 0
+        self.clear_calls()
+        out.section("Stack operation")
+        out.kv(call, STACK_NAME)
+        for k, v in (changed or {}).items():
+            out.kv(k, v or '""', indent=6, width=26)
+        run()
+        stack, took = self.wait_for_stack()
+        calls = function_calls(self.calls())
+        events = self.all_events()[before:]
+        self.statuses.append(stack["StackStatus"])
+        out.kv("result", f"{stack['StackStatus']} after {took:.1f} s"
+               + (f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else ""))
+        self.print_events(events)
+        self.print_calls(calls)
+        self.print_function_log()
+        state = self.iam_state(full)
+        result = {"stack": stack, "events": events, "calls": calls, **state}
+        out.section("Checks")
+        self.check_equal(stack["StackStatus"], expected, f"the stack ended {expected}")
+        return result
+
+    def print_events(self, events: list[StackEvent], everything: bool = False) -> None:
+        out.section("Stack events (DescribeStackEvents, oldest first): the stack and its custom resources")
+        others: dict[str, str] = {}
+        for e in events:
+            if not (e.custom or e.stack or everything):
+                others[e.logical_id] = e.status
+                continue
+            physical = "" if e.stack else e.physical_id
+            out.line(f"    {e.logical_id:<14} {e.status:<38} {physical}".rstrip())
+            if e.reason and e.reason != "User Initiated":
+                out.text(textwrap.fill(e.reason, width=90), indent=20)
+        if others:
+            out.para("other resources (created, updated or deleted by the engine itself): "
+                     + ", ".join(f"{k} {v}" for k, v in others.items()), indent=4)
+
+    def print_outputs(self, stack: dict[str, Any]) -> dict[str, str]:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+        out.section("Outputs (DescribeStacks: Ref and Fn::GetAtt of what the function answered)")
+        if not outputs:
+            out.kv("(none)", "")
+        for k, v in outputs.items():
+            out.kv(k, v, width=28)
+        return outputs
+
+    def show_identity_center_attribute(self, value: str) -> None:
+        """The stack's IdentityCenterRoleAttribute output, set apart, with where it goes."""
+        out.section(">>> IdentityCenterRoleAttribute (stack output; Fn::GetAtt SAMLRole.IdentityCenterRoleAttribute)")
+        out.line()
+        out.line(f"      {value}")
+        out.line()
+        out.para(f"Where it goes: in IAM Identity Center, open the \"External AWS Account\" application for this "
+                 f"account and, under Attribute mappings, give {IDC_ROLE_ATTRIBUTE} exactly this value, so the "
+                 "SAML assertion it sends names this provider and this role.", indent=4)
+        out.line()
+
+    # -- steps -----------------------------------------------------------------------------------
+    def begin(self, title: str, note: str) -> None:
+        self.current = title
+        self.step_started = time.monotonic()
+        out.title(title)
+        if note:
+            out.para(note)
+            out.line()
+
+    def end(self) -> None:
+        self.step_times.append((self.current.split(" - ", 1)[0], time.monotonic() - self.step_started))
+
+    def put_metadata(self, document: str) -> str:
+        put = self.s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=document.encode(),
+                                 ContentType="application/samlmetadata+xml")
+        return put["VersionId"]
+
+    def step1_package(self) -> None:
+        note = (
+            "The release bootstrap is packaged as Lambda wants it (tools/lambda_local.py package: the executable "
+            "bootstrap at the root of a zip) and uploaded to a code bucket; the template's AWS::Lambda::Function "
+            "names it (CodeBucket, CodeKey). The IdP's metadata - a SAML 2.0 EntityDescriptor with a freshly "
+            "generated self-signed signing certificate - goes to a versioned bucket, under the template's "
+            "default FederationFile."
+        )
+        self.begin("Step 1 - Package the function, upload it and the IdP metadata", note)
+        zip_path = self.workdir / f"bootstrap-{self.architecture}.zip"
+        t0 = time.monotonic()
+        done = subprocess.run([sys.executable, str(LAMBDA_LOCAL), "package", str(self.bootstrap), str(zip_path)],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise DemoError(f"tools/lambda_local.py package failed: {done.stderr.strip() or done.returncode}")
+        package = zip_path.read_bytes()
+        out.section("Deployment package")
+        out.kv("zip", f"{zip_path} ({len(package) / 1e6:.1f} MB, packaged in {time.monotonic() - t0:.1f} s)")
+        out.kv("CodeSha256", base64.b64encode(hashlib.sha256(package).digest()).decode())
+        self.s3.create_bucket(Bucket=CODE_BUCKET)
+        self.s3.put_object(Bucket=CODE_BUCKET, Key=code_key(self.architecture), Body=package)
+        out.kv("uploaded", f"s3://{CODE_BUCKET}/{code_key(self.architecture)} (Architecture {self.architecture}, "
+                           f"this machine's)")
+
+        self.s3.create_bucket(Bucket=METADATA_BUCKET)
+        self.s3.put_bucket_versioning(Bucket=METADATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        self.cert1 = make_certificate()
+        self.doc1 = metadata_document([self.cert1])
+        self.version1 = self.put_metadata(self.doc1)
+        out.section("IdP metadata")
+        out.kv("uploaded", f"s3://{METADATA_BUCKET}/{METADATA_KEY} (versioned bucket), version {self.version1}")
+        out.kv("document", f"{len(self.doc1)} chars, sha256 {sha256_text(self.doc1)[:16]}…, entityID {ENTITY_ID}")
+        out.kv("certificate", f"CN=demo-idp.example.com, sha256 {self.cert1.sha256[:16]}…, "
+                              f"NotAfter {self.cert1.not_after:%Y-%m-%dT%H:%M:%SZ}")
+        out.section("Checks")
+        listed = self.s3.list_object_versions(Bucket=METADATA_BUCKET, Prefix=METADATA_KEY).get("Versions", [])
+        self.check([v["VersionId"] for v in listed] == [self.version1], "one object version of the metadata")
+        head = self.s3.head_object(Bucket=CODE_BUCKET, Key=code_key(self.architecture))
+        self.check(head["ContentLength"] == len(package), "the code bucket holds the package")
+        self.end()
+
+    def step2_create(self) -> None:
+        body = TEMPLATE.read_text()
+        params = stack_parameters(self.architecture, FEDERATION_NAME)
+        note = (
+            "CreateStack with the project's template. CloudFormation (the emulator's engine) creates the log "
+            "group, the execution role and the function from the uploaded zip, then sends each custom resource "
+            "the Create request CloudFormation renders from the template: every property a string, ServiceToken "
+            "and ServiceTimeout (\"300\") inside ResourceProperties as well, a ResponseURL of its own. The "
+            "function asks CloudFormation whether it really is creating that resource (DescribeStackResource), "
+            "creates the provider and the role that trusts it (!Ref SAMLProvider) and answers; the stack waits "
+            "for each answer, and Ref/Fn::GetAtt and the Outputs read it."
+        )
+
+        def run() -> None:
+            self.stack_id = self.cfn.create_stack(StackName=STACK_NAME, TemplateBody=body, Parameters=params,
+                                                  Capabilities=["CAPABILITY_IAM"])["StackId"]
+
+        r = self.stack_operation("Step 2 - CreateStack: the SAML provider and a role that trusts it", note,
+                                 "CreateStack", run, "CREATE_COMPLETE",
+                                 {p["ParameterKey"]: p["ParameterValue"] for p in params})
+        self.provider_arn = f"arn:aws:iam::{ACCOUNT}:saml-provider/{FEDERATION_NAME}"
+        self.role_arn = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+        self.check_equal(custom_sequence(r["events"]), [
+            (PROVIDER_LOGICAL_ID, "CREATE_IN_PROGRESS"), (PROVIDER_LOGICAL_ID, "CREATE_COMPLETE"),
+            (ROLE_LOGICAL_ID, "CREATE_IN_PROGRESS"), (ROLE_LOGICAL_ID, "CREATE_COMPLETE"),
+        ], "the provider was created, then the role that refers to it (dependency order)")
+        self.check_equal(self.physical_id(PROVIDER_LOGICAL_ID), self.provider_arn,
+                         "the provider's PhysicalResourceId is the ARN the function answered")
+        self.check_equal(self.physical_id(ROLE_LOGICAL_ID), self.role_arn, "the role's PhysicalResourceId is its ARN")
+        self.check(r["calls"].count("cloudformation:DescribeStackResource") >= 2,
+                   "the origin check asked CloudFormation about each request (DescribeStackResource) and was "
+                   "satisfied: the engine's record shows each resource CREATE_IN_PROGRESS")
+        self.check(r["calls"].count("cloudformation:CustomResourceResponse") == 2,
+                   "two answers PUT to the engine's ResponseURLs")
+        self.expect_provider(r, self.provider_arn, self.doc1, certs=1)
+        self.expect_role(r, self.provider_arn)
+        self.expect_counts(r, providers=1, roles=1)
+        outputs = self.print_outputs(r["stack"])
+        out.line()
+        self.show_identity_center_attribute(outputs.get("IdentityCenterRoleAttribute", "(missing)"))
+        out.section("Checks of the Outputs")
+        self.check_equal(outputs.get("SAMLProviderArn"), self.provider_arn, "SAMLProviderArn is the provider's ARN")
+        self.check_equal(outputs.get("IdentityCenterRoleAttribute"), f"{self.provider_arn},{self.role_arn}",
+                         "IdentityCenterRoleAttribute is exactly <provider ARN>,<role ARN>")
+        provider = self.find_provider(r, self.provider_arn)
+        self.check(provider is not None and outputs.get("SAMLProviderUuid") == provider["Uuid"],
+                   "SAMLProviderUuid (Fn::GetAtt SAMLProvider.Uuid) is IAM's SAMLProviderUUID")
+        self.check_equal(outputs.get("SigningCertificateNotAfter"), f"{self.cert1.not_after:%Y-%m-%dT%H:%M:%SZ}",
+                         "SigningCertificateNotAfter is the certificate's NotAfter")
+        self.function_arn = outputs.get("FunctionArn", "")
+        self.check(self.function_arn.startswith(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"),
+                   f"FunctionArn {self.function_arn}")
+        self.end()
+
+    def step3_rotate(self) -> None:
+        self.cert2 = make_certificate()
+        self.doc2 = metadata_document([self.cert1, self.cert2])
+        self.version2 = self.put_metadata(self.doc2)
+        params = stack_parameters(self.architecture, FEDERATION_NAME, version=self.version2)
+        note = (
+            "The IdP starts rotating its signing key: its metadata now carries the old and the new certificate "
+            f"(new: sha256 {self.cert2.sha256[:16]}…), uploaded to the same key as a new object version "
+            f"({self.version2}). A new version under the same key changes no property, so CloudFormation would "
+            "send no Update at all: FederationFileVersion=<new version> puts ?versionId= into MetadataUrl, the "
+            "engine sees the provider's properties change and sends it (only it) an Update; the function reads "
+            "exactly that version and calls UpdateSAMLProvider in place - no delete/re-create, the ARN stays."
+        )
+        r = self.stack_operation("Step 3 - UpdateStack: rotated metadata (new object version, FederationFileVersion)",
+                                 note, "UpdateStack (UsePreviousTemplate)",
+                                 lambda: self.update_stack(params), "UPDATE_COMPLETE",
+                                 {"FederationFileVersion": self.version2}, full=("providers",))
+        self.check_equal(custom_sequence(r["events"]), [
+            (PROVIDER_LOGICAL_ID, "UPDATE_IN_PROGRESS"), (PROVIDER_LOGICAL_ID, "UPDATE_COMPLETE"),
+        ], "only the provider got an Update (the role's properties did not change)")
+        self.check_equal(self.physical_id(PROVIDER_LOGICAL_ID), self.provider_arn, "same ARN: updated in place")
+        self.check("iam:UpdateSAMLProvider" in r["calls"], "UpdateSAMLProvider")
+        self.check(not any(c in r["calls"] for c in ("iam:CreateSAMLProvider", "iam:DeleteSAMLProvider")),
+                   "no delete/re-create")
+        self.expect_provider(r, self.provider_arn, self.doc2, certs=2)
+        self.expect_counts(r, providers=1, roles=1)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in r["stack"].get("Outputs") or []}
+        self.check_equal(outputs.get("SAMLProviderArn"), self.provider_arn, "the SAMLProviderArn output is unchanged")
+        self.end()
+
+    def update_stack(self, params: list[dict[str, str]]) -> None:
+        self.cfn.update_stack(StackName=self.stack_id, UsePreviousTemplate=True, Parameters=params,
+                              Capabilities=["CAPABILITY_IAM"])
+
+    def refresh_event(self) -> tuple[dict[str, Any], str]:
+        """The event EventBridge sends the function on the RefreshRule's schedule: the rule's
+        target Input, read from the emulator's EventBridge; and the rule's description."""
+        rule_name = self.physical_id("RefreshRule")
+        rule = self.events_api.describe_rule(Name=rule_name)
+        targets = self.events_api.list_targets_by_rule(Rule=rule_name)["Targets"]
+        target = targets[0] if targets else {}
+        out.section("EventBridge: the stack's RefreshRule (DescribeRule, ListTargetsByRule)")
+        out.kv("rule", f"{rule_name}: {rule.get('ScheduleExpression')} {rule.get('State')}")
+        out.kv("target", target.get("Arn", "(none)"))
+        self.check(len(targets) == 1 and target.get("Arn") == self.function_arn,
+                   "the rule's one target is the stack's function")
+        self.check_equal(rule.get("ScheduleExpression"), REFRESH_SCHEDULE, f"ScheduleExpression {REFRESH_SCHEDULE}")
+        if "Input" in target:
+            event = json.loads(target["Input"])
+            source = "the target's Input, as EventBridge sends it"
+        else:  # the engine gave the target no Input: what the template's Input renders to
+            event = {"Refresh": {"ProviderArn": self.physical_id(PROVIDER_LOGICAL_ID),
+                                 "MetadataUrl": f"s3://{METADATA_BUCKET}/{METADATA_KEY}"}}
+            source = "NOT from the rule (the emulator gave its target no Input): rendered from the stack's physical ids"
+        out.kv("event", f"{json.dumps(event)}  ({source})")
+        return event, rule_name
+
+    def function_environment(self) -> dict[str, str]:
+        config = self.lam.get_function_configuration(FunctionName=self.function_arn)
+        return (config.get("Environment") or {}).get("Variables") or {}
+
+    def invoke(self, payload: Any) -> tuple[Any, str | None, float]:
+        """Lambda Invoke (RequestResponse) of the stack's function: (returned value, FunctionError, s)."""
+        t0 = time.monotonic()
+        r = self.lam.invoke(FunctionName=self.function_arn, Payload=json.dumps(payload).encode())
+        raw = r["Payload"].read()
         try:
-            obj = self.s3.get_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, IfNoneMatch=etag)
-            obj["Body"].read()
-            return 200, etag
-        except ClientError as exc:
-            return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0), etag
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        return body, r.get("FunctionError"), time.monotonic() - t0
 
-    def iam_state(self, focus: str = "providers") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """IAM's SAML providers and roles after a step; ``focus`` is printed in full."""
+    def refresh_step(self, title: str, note: str, probe_not_modified: bool = False) -> dict[str, Any]:
+        self.begin(title, note)
+        event, _rule = self.refresh_event()
+        env = {k: v for k, v in self.function_environment().items() if k.startswith("SAMLFED_REFRESH_")}
+        out.section("What the function refreshes (GetFunctionConfiguration: Environment, set by the template)")
+        if env:
+            for k, v in env.items():
+                out.kv(k, v or '""', width=44)
+        else:
+            out.kv("(no SAMLFED_REFRESH_* variable)", "the event names the provider and the source")
+        self.clear_calls()
+        body, error, took = self.invoke(event)
+        calls = function_calls(self.calls())
+        out.section("Lambda Invoke of the stack's function with that event: the refresh outcome")
+        out.kv("FunctionError", error or "(none)")
+        out.text(json.dumps(body, indent=2), indent=6)
+        out.kv("duration", f"{took * 1000:.0f} ms")
+        self.print_calls(calls)
+        probe: int | None = None
+        if probe_not_modified:
+            probe, etag = self.conditional_get_status()
+            out.para(f"The GetObject above is conditional: the warm function sent If-None-Match with the ETag of "
+                     f"the document it last applied. The demo sends S3 the same request now (If-None-Match: {etag}); "
+                     f"S3 answers {probe}{' Not Modified, no body' if probe == 304 else ''}.", indent=4)
+        self.print_function_log()
+        state = self.iam_state(full=("providers",))
+        return {"result": body if isinstance(body, dict) else {}, "error": error, "calls": calls, "probe": probe,
+                **state}
+
+    def step4_refresh_changed(self) -> None:
+        self.doc3 = metadata_document([self.cert2])
+        self.version3 = self.put_metadata(self.doc3)
+        note = (
+            "The IdP completes the rotation: it signs with the new key and its metadata drops the old "
+            f"certificate - another object version ({self.version3}); nobody touches the stack. The template's "
+            f"RefreshRule ({REFRESH_SCHEDULE}) invokes the function with its target's Input; the demo reads that "
+            "Input from the emulator's EventBridge and sends it with Lambda Invoke, as EventBridge would. A "
+            "refresh follows the latest object version (no versionId). This warm function has not refreshed "
+            "before: it reads the document, validates it, compares it with IAM's copy (GetSAMLProvider) and, as "
+            "it differs, calls UpdateSAMLProvider."
+        )
+        r = self.refresh_step("Step 4 - Scheduled refresh after the IdP publishes rotated metadata", note)
+        out.section("Checks")
+        self.expect_refresh(r, self.doc3, changed=True,
+                            calls=["s3:GetObject", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider"])
+        provider = self.find_provider(r, self.provider_arn)
+        self.check(provider is not None and provider["Certificates"] == [self.cert2.b64],
+                   "IAM's copy carries only the new signing certificate")
+        self.check_equal(r["result"].get("SigningCertificateNotAfter"), f"{self.cert2.not_after:%Y-%m-%dT%H:%M:%SZ}",
+                         "SigningCertificateNotAfter is the new certificate's NotAfter")
+        self.end()
+
+    def step5_refresh_unchanged(self) -> None:
+        note = (
+            "The schedule fires again; the IdP published nothing new. The warm function remembers the ETag of "
+            "what it applied, so it sends one conditional GetObject (If-None-Match), S3 answers 304 with no body, "
+            "and the refresh ends there: Changed false, no IAM call at all."
+        )
+        r = self.refresh_step("Step 5 - Scheduled refresh with nothing new", note, probe_not_modified=True)
+        out.section("Checks")
+        self.expect_refresh(r, self.doc3, changed=False, calls=["s3:GetObject"])
+        self.check(not any(c.startswith("iam:") for c in r["calls"]), "no IAM call")
+        self.check_equal(r["probe"], 304, "S3 answers that conditional GetObject 304 Not Modified")
+        self.end()
+
+    def step6_rename(self) -> None:
+        old_arn = self.provider_arn
+        new_arn = f"arn:aws:iam::{ACCOUNT}:saml-provider/{NEW_FEDERATION_NAME}"
+        params = stack_parameters(self.architecture, NEW_FEDERATION_NAME, previous_name=FEDERATION_NAME,
+                                  version=self.version3)
+        role_before = self.iam.get_role(RoleName=ROLE_NAME)["Role"]
+        note = (
+            f"The provider is renamed: FederationName={NEW_FEDERATION_NAME}, with PreviousFederationName="
+            f"{FEDERATION_NAME} so the execution role may still delete the old one, and FederationFileVersion "
+            f"pinned to the current object version ({self.version3}, what the refresh applied). IAM cannot "
+            "rename a provider, so the function creates the new one and answers its ARN: a new "
+            "PhysicalResourceId, which CloudFormation treats as a replacement. The role's ProviderArn "
+            "(!Ref SAMLProvider) changes with it, so the role gets an Update and now trusts the new provider (in "
+            "place: UpdateAssumeRolePolicy). Only when every update is done, in the cleanup phase, does "
+            "CloudFormation send the Delete of the old provider."
+        )
+        r = self.stack_operation(f"Step 6 - UpdateStack: rename the provider to {NEW_FEDERATION_NAME} (replacement)",
+                                 note, "UpdateStack (UsePreviousTemplate)", lambda: self.update_stack(params),
+                                 "UPDATE_COMPLETE", {"FederationName": NEW_FEDERATION_NAME,
+                                                     "PreviousFederationName": FEDERATION_NAME,
+                                                     "FederationFileVersion": self.version3})
+        events = r["events"]
+        replaced = first_index(events, lambda e: e.logical_id == PROVIDER_LOGICAL_ID and e.status == "UPDATE_COMPLETE"
+                               and e.physical_id == new_arn)
+        role_updated = first_index(events, lambda e: e.logical_id == ROLE_LOGICAL_ID and e.status == "UPDATE_COMPLETE")
+        cleanup = first_index(events, lambda e: e.stack and e.status == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        old_deleted = first_index(events, lambda e: e.logical_id == PROVIDER_LOGICAL_ID
+                                  and e.status == "DELETE_COMPLETE" and e.physical_id == old_arn)
+        self.check(replaced >= 0 and any(e.reason.startswith("Requested update requires the creation of a new physical")
+                                         for e in events if e.logical_id == PROVIDER_LOGICAL_ID),
+                   f"the provider was replaced: new PhysicalResourceId {new_arn}")
+        self.check(0 <= replaced < role_updated, "then the role was updated (its ProviderArn changed)")
+        self.check(0 <= role_updated < cleanup < old_deleted,
+                   f"then, in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, the old provider {FEDERATION_NAME} got its Delete")
+        self.check_equal(self.physical_id(PROVIDER_LOGICAL_ID), new_arn, "the stack's provider is the new one")
+        calls = r["calls"]
+        self.check("iam:CreateSAMLProvider" in calls and "iam:DeleteSAMLProvider" in calls
+                   and calls.index("iam:CreateSAMLProvider") < calls.index("iam:DeleteSAMLProvider"),
+                   "CreateSAMLProvider of the new one before DeleteSAMLProvider of the old one")
+        self.check("iam:UpdateAssumeRolePolicy" in calls and not any(c in calls for c in ("iam:CreateRole",
+                                                                                          "iam:DeleteRole")),
+                   "the role's trust policy was updated in place (UpdateAssumeRolePolicy, no delete/re-create)")
+        self.check_equal([p["Arn"] for p in r["providers"]], [new_arn], f"IAM holds only {NEW_FEDERATION_NAME}")
+        self.expect_provider(r, new_arn, self.doc3, certs=1)
+        self.expect_role(r, new_arn)
+        role_after = self.iam.get_role(RoleName=ROLE_NAME)["Role"]
+        self.check(role_after["RoleId"] == role_before["RoleId"], "the role kept its RoleId (same role)")
+        self.expect_counts(r, providers=1, roles=1)
+        outputs = self.print_outputs(r["stack"])
+        out.line()
+        self.show_identity_center_attribute(outputs.get("IdentityCenterRoleAttribute", "(missing)"))
+        out.section("Checks of the Outputs")
+        self.check_equal(outputs.get("SAMLProviderArn"), new_arn, "SAMLProviderArn is the new provider's ARN")
+        self.check_equal(outputs.get("IdentityCenterRoleAttribute"), f"{new_arn},{self.role_arn}",
+                         "IdentityCenterRoleAttribute names the new provider and the same role")
+        self.provider_arn = new_arn
+        self.end()
+
+    def step7_forged(self) -> None:
+        note = (
+            "These two events are hand-written on purpose: no CloudFormation operation sends them. They are what "
+            "anyone allowed lambda:InvokeFunction on the stack's function can send it directly, and the function "
+            "must not act on them. The stack is at rest (UPDATE_COMPLETE)."
+        )
+        self.begin("Step 7 - Forged events sent straight to the function (hand-written on purpose)", note)
+        self.s3.create_bucket(Bucket=ATTACKER_BUCKET)
+        before = self.iam_snapshot()
+        stack_before = self.describe_stack()["StackStatus"]
+
+        # (a) ResponseURL = the instance metadata service
+        request_id = str(uuid.uuid4())
+        event = forged_event("Create", stack_id=self.stack_id, function_arn=self.function_arn,
+                             logical_id=PROVIDER_LOGICAL_ID, resource_type="Custom::SAMLProvider",
+                             properties={"Name": "Attacker", "MetadataUrl": f"s3://{METADATA_BUCKET}/{METADATA_KEY}"},
+                             response_url=IMDS_URL, request_id=request_id)
+        out.section("7a. A Create whose ResponseURL is the instance metadata service")
+        out.para(f"ResponseURL {IMDS_URL}: not a presigned S3 URL. A function that PUT its answer wherever the "
+                 "event says would be a request-forwarding service (SSRF); the function must refuse the event "
+                 "whole - no AWS call, no fetch, no response PUT - and go on serving.", indent=4)
+        out.kv("event", json.dumps({k: v for k, v in event.items() if k != "ResourceProperties"}))
+        out.kv("ResourceProperties", json.dumps(event["ResourceProperties"]))
+        self.clear_calls()
+        body, error, took = self.invoke(event)
+        calls = function_calls(self.calls())
+        out.kv("returned", f"{json.dumps(body)}" + (f"  (FunctionError {error})" if error else "")
+               + f"  in {took * 1000:.0f} ms")
+        self.print_calls(calls)
+        self.print_function_log()
+        out.section("Checks")
+        self.check(isinstance(body, dict) and body.get("Status") == "REFUSED" and not error,
+                   "the function returned Status REFUSED")
+        self.check_equal(calls, [], "no AWS call (nothing fetched, nothing asked, nothing PUT)")
+        self.check(self.iam_snapshot() == before, "IAM unchanged")
+
+        # (b) a valid presigned S3 ResponseURL, but no CloudFormation operation behind it
+        request_id = str(uuid.uuid4())
+        url = self.client("s3", key=ATTACKER_KEY).generate_presigned_url("put_object", Params={"Bucket": ATTACKER_BUCKET, "Key": request_id},
+                                             ExpiresIn=3600)
+        current = {"Name": NEW_FEDERATION_NAME, "MetadataUrl": f"s3://{METADATA_BUCKET}/{METADATA_KEY}"
+                                                               f"?versionId={self.version3}"}
+        evil = metadata_document([make_certificate(cn="evil.example.com")], entity_id=EVIL_ENTITY_ID)
+        event = forged_event("Update", stack_id=self.stack_id, function_arn=self.function_arn,
+                             logical_id=PROVIDER_LOGICAL_ID, resource_type="Custom::SAMLProvider",
+                             properties={"Name": NEW_FEDERATION_NAME, "MetadataDocument": evil},
+                             old_properties=current, physical_id=self.provider_arn, response_url=url,
+                             request_id=request_id)
+        out.section("7b. An Update of the provider to another IdP, with a valid ResponseURL, while the stack is at rest")
+        out.para(f"The event names this stack, its SAMLProvider and the provider's ARN, and asks to replace the "
+                 f"trusted IdP with {EVIL_ENTITY_ID} (an inline MetadataDocument); its ResponseURL is a presigned PUT "
+                 f"into s3://{ATTACKER_BUCKET}. Nothing in the event proves who sent it; CloudFormation's own record "
+                 "does: the function asks DescribeStackResource, sees no Update of SAMLProvider in progress, "
+                 "changes nothing and answers FAILED.", indent=4)
+        out.kv("event", json.dumps({k: v for k, v in event.items() if k not in ("ResourceProperties", "ResponseURL",
+                                                                                  "OldResourceProperties")}))
+        out.kv("ResponseURL", shown_url(url))
+        out.kv("ResourceProperties", f"Name {NEW_FEDERATION_NAME}, MetadataDocument: {len(evil)} chars, entityID "
+                                     f"{EVIL_ENTITY_ID}")
+        self.clear_calls()
+        body, error, took = self.invoke(event)
+        calls = function_calls(self.calls())
+        response = self.read_response(ATTACKER_BUCKET, request_id)
+        out.kv("returned", f"{json.dumps(body)[:160]}" + (f"  (FunctionError {error})" if error else "")
+               + f"  in {took * 1000:.0f} ms")
+        out.section(f"The answer PUT to the ResponseURL (read back from s3://{ATTACKER_BUCKET}/{request_id})")
+        for k in ("Status", "Reason", "PhysicalResourceId"):
+            if response and k in response:
+                out.kv(k, textwrap.fill(str(response[k]), width=105, initial_indent=" " * 25,
+                                        subsequent_indent=" " * 25)[25:])
+        if response is None:
+            out.kv("(none)", "")
+        self.print_calls(calls)
+        self.print_function_log()
+        out.section("Checks")
+        reason = str((response or {}).get("Reason", ""))
+        self.check(response is not None and response.get("Status") == "FAILED", "the answer is FAILED")
+        self.check(f"no CloudFormation operation on {PROVIDER_LOGICAL_ID} is in progress" in reason,
+                   f"its Reason: no CloudFormation operation on {PROVIDER_LOGICAL_ID} is in progress")
+        asked = [c for c in calls if c.startswith("cloudformation:Describe")]
+        self.check(bool(asked) and calls == asked + ["s3:PutObject"],
+                   f"AWS calls: the origin check ({len(asked)} x DescribeStackResource, asked again in case "
+                   "CloudFormation's record lagged), then the answer's PUT - no IAM call, no metadata fetch")
+        self.check(self.iam_snapshot() == before, "IAM unchanged (providers, documents, tags; the role)")
+        self.check_equal(self.describe_stack()["StackStatus"], stack_before, "the stack is untouched")
+        state = self.iam_state(full=())
+        out.section("Checks")
+        self.expect_counts(state, providers=1, roles=1)
+        self.end()
+
+    def step8_delete(self) -> None:
+        note = (
+            "DeleteStack. CloudFormation deletes in reverse dependency order: the role before the provider it "
+            "trusts, and the function last but one (it must answer both Deletes). The function checks that each "
+            "carries this stack's ownership tags, detaches ReadOnlyAccess and deletes the role, then the "
+            "provider. The log group is kept (DeletionPolicy: Retain)."
+        )
+        r = self.stack_operation("Step 8 - DeleteStack", note, "DeleteStack",
+                                 lambda: self.cfn.delete_stack(StackName=self.stack_id), "DELETE_COMPLETE")
+        self.check_equal(custom_sequence(r["events"]), [
+            (ROLE_LOGICAL_ID, "DELETE_IN_PROGRESS"), (ROLE_LOGICAL_ID, "DELETE_COMPLETE"),
+            (PROVIDER_LOGICAL_ID, "DELETE_IN_PROGRESS"), (PROVIDER_LOGICAL_ID, "DELETE_COMPLETE"),
+        ], "the role was deleted first, then the provider")
+        calls = r["calls"]
+        self.check("iam:DeleteRole" in calls and "iam:DeleteSAMLProvider" in calls
+                   and calls.index("iam:DeleteRole") < calls.index("iam:DeleteSAMLProvider"),
+                   "DeleteRole, then DeleteSAMLProvider")
+        self.check("iam:DetachRolePolicy" in calls, "ReadOnlyAccess detached (DetachRolePolicy)")
+        self.check_equal(len(r["providers"]), 0, "IAM SAML providers: 0")
+        self.check_equal([x["RoleName"] for x in r["roles"]], [], "IAM roles: 0 (the execution role went too)")
+        self.counts.append((len(r["providers"]), len(r["roles"])))
+        self.end()
+
+    # -- IAM -------------------------------------------------------------------------------------
+    def iam_snapshot(self) -> dict[str, Any]:
+        """Everything in IAM a forged event could change, comparable with ``==``."""
+        providers, roles = self.read_iam()
+        return {"providers": providers, "roles": roles}
+
+    def read_iam(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         providers = []
         for p in sorted(self.iam.list_saml_providers()["SAMLProviderList"], key=lambda p: p["Arn"]):
             got = self.iam.get_saml_provider(SAMLProviderArn=p["Arn"])
@@ -627,401 +1261,142 @@ class Demo:
                              self.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]],
                 "Inline": self.iam.list_role_policies(RoleName=name)["PolicyNames"],
             })
-        if focus == "roles":
-            self.print_roles(roles)
-            self.print_providers(providers, brief=True)
-        else:
-            self.print_providers(providers)
-            self.print_roles(roles, brief=True)
         return providers, roles
 
-    def print_providers(self, providers: list[dict[str, Any]], brief: bool = False) -> None:
+    def iam_state(self, full: tuple[str, ...] = ("providers", "roles")) -> dict[str, Any]:
+        """Prints IAM's SAML providers and roles after a step (those named in ``full`` in full,
+        the others one line); returns them."""
+        providers, roles = self.read_iam()
         out.section(f"IAM SAML providers in account {ACCOUNT} after the step: {len(providers)}")
-        if brief:
-            if providers:
-                out.text(", ".join(f"{p['Arn'].rsplit('/', 1)[1]} ({len(p['Certificates'])} signing certificate(s), "
-                                   f"document sha256 {p['Sha256'][:16]}…)" for p in providers))
-                out.line()
-            return
-        for p in providers:
+        if "providers" not in full and providers:
+            out.text(", ".join(f"{p['Arn'].rsplit('/', 1)[1]} ({len(p['Certificates'])} signing certificate(s), "
+                               f"document sha256 {p['Sha256'][:16]}…)" for p in providers))
+        for p in providers if "providers" in full else []:
             out.kv("Arn", p["Arn"])
             out.kv("UUID", p["Uuid"])
             out.kv("Tags", "")
             for k, v in p["Tags"].items():
                 out.kv(k, v, indent=6, width=26)
-            out.kv("document sha256", p["Sha256"])
-            out.kv("certificates", f"{len(p['Certificates'])} signing")
+            out.kv("document", f"sha256 {p['Sha256']}, {len(p['Certificates'])} signing certificate(s)")
             out.line()
-
-    def print_roles(self, roles: list[dict[str, Any]], brief: bool = False) -> None:
-        out.section(f"IAM roles in account {ACCOUNT} after the step: {len(roles)}")
-        if brief:
-            if roles:
-                out.text(", ".join(f"{r['RoleName']} (trusts {', '.join(trusted_providers(r['Trust'])) or '-'})"
-                                   for r in roles))
-                out.line()
-            return
-        for r in roles:
-            out.kv("Arn", r["Arn"])
-            out.kv("RoleId", r["RoleId"])
-            out.kv("MaxSessionDuration", r["MaxSessionDuration"])
-            out.kv("attached policies", ", ".join(r["Attached"]) or "(none)")
-            out.kv("inline policies", ", ".join(r["Inline"]) or "(none)")
+        federated = [x for x in roles if trusted_providers(x["Trust"])]
+        out.section(f"IAM roles in account {ACCOUNT} after the step: {len(roles)} "
+                    f"({len(federated)} trusting a SAML provider)")
+        if "roles" not in full and roles:
+            out.text(", ".join(f"{x['RoleName']} (trusts {', '.join(trusted_providers(x['Trust']))})" if x in federated
+                               else f"{x['RoleName']} (the function's execution role)" for x in roles))
+        for x in roles if "roles" in full else []:
+            if x not in federated:
+                out.kv(x["RoleName"], "the function's execution role (AWS::IAM::Role FunctionRole)")
+                continue
+            out.kv("Arn", x["Arn"])
+            out.kv("RoleId", x["RoleId"])
+            out.kv("MaxSessionDuration", x["MaxSessionDuration"])
+            out.kv("attached policies", ", ".join(x["Attached"]) or "(none)")
+            out.kv("inline policies", ", ".join(x["Inline"]) or "(none)")
             out.kv("Tags", "")
-            for k, v in r["Tags"].items():
+            for k, v in x["Tags"].items():
                 out.kv(k, v, indent=6, width=26)
             out.kv("trust policy", "(GetRole's AssumeRolePolicyDocument, decoded)")
-            out.text(json.dumps(r["Trust"], indent=2), indent=6)
-            out.line()
-
-    def print_log(self, indent: int = 4) -> None:
-        """The function's log lines written since the last call, one readable line each."""
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(self.log_offset)
-                data = f.read()
-        except OSError:
-            return
-        complete = data[: data.rfind(b"\n") + 1] if b"\n" in data else b""
-        self.log_offset += len(complete)
-        lines = [ln for ln in complete.decode("utf-8", "replace").splitlines() if ln.strip()]
-        if not lines:
-            out.kv("(nothing logged)", "", indent=indent)
-        for ln in lines:
-            if "X-Amz-Signature" in ln or "X-Amz-Credential" in ln:
-                self.check(False, "a log line contains the presigned ResponseURL's query string")
-            out.text(format_log_line(ln), indent=indent)
-
-    # -- the story -------------------------------------------------------------------------------
-    def run(self) -> None:
-        self.setup()
-        url1 = f"s3://{METADATA_BUCKET}/{METADATA_KEY}"
-        props1 = {"Name": "DemoIdP", "MetadataUrl": url1, "Tags": [{"Key": "team", "Value": "platform"}]}
-        arn1 = f"arn:aws:iam::{ACCOUNT}:saml-provider/DemoIdP"
-        arn2 = f"arn:aws:iam::{ACCOUNT}:saml-provider/DemoIdP-v2"
-        role_arn = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
-        role_tags = [{"Key": "team", "Value": "platform"}, {"Key": "access", "Value": "read-only"}]
-        role_props1 = {
-            "RoleName": ROLE_NAME,
-            "ProviderArn": arn1,  # !Ref IdentityProvider
-            "ManagedPolicyArns": [READ_ONLY_POLICY],
-            "MaxSessionDuration": "3600",  # CloudFormation sends numbers as strings
-            "Tags": role_tags,
-        }
-
-        # 1. Create the provider
-        note = (
-            "CloudFormation creates the resource. The function reads the metadata from S3, validates it "
-            "(SAML 2.0 EntityDescriptor, IdP SSO endpoints, a signing certificate that parses as X.509), "
-            "creates the provider with the template's tags plus ownership tags naming the stack and logical "
-            "id, and answers with the provider ARN and IAM's UUID (the per-provider ACS URL is "
-            "https://signin.aws.amazon.com/saml/acs/<UUID>)."
-        )
-        r = self.step("Step 1 - Create the SAML provider", self.event("Create", props1), note=note)
-        self.expect(r, "SUCCESS", arn1, providers=1, roles=0)
-        self.expect_provider(r, arn1, self.doc1, certs=1, tags={"team": "platform"})
-
-        # 2. Create a role that trusts it
-        note = (
-            f"The stack's second resource, {ROLE_LOGICAL_ID} ({ROLE_TYPE}), depends on the provider "
-            f"(ProviderArn: !Ref {LOGICAL_ID}), so CloudFormation creates it next. The function creates the role "
-            "with a trust policy that lets only SAML assertions from that provider, addressed to "
-            f"{SAML_AUDIENCE}, assume it (sts:AssumeRoleWithSAML), attaches ReadOnlyAccess, and answers "
-            "with the value IAM Identity Center needs to sign people into this role. MaxSessionDuration "
-            "arrives as the string \"3600\", as CloudFormation sends every number."
-        )
-        r = self.step("Step 2 - Create a role that trusts the provider",
-                      self.event("Create", role_props1, logical_id=ROLE_LOGICAL_ID, resource_type=ROLE_TYPE),
-                      note=note)
-        self.show_identity_center_attribute(r)
-        self.expect(r, "SUCCESS", role_arn, providers=1, roles=1)
-        self.expect_role(r, role_arn, arn1, tags={t["Key"]: t["Value"] for t in role_tags})
-        self.check([f"{c['service']}:{c['action']}" for c in r["calls"]]
-                   == ["cloudformation:DescribeStackResource", "iam:CreateRole", "iam:AttachRolePolicy", "s3:PutObject"],
-                   "AWS calls: the origin check (DescribeStackResource: is CloudFormation creating this role?), "
-                   "CreateRole (trust policy, session length, tags in one call), AttachRolePolicy, then the response PUT")
-
-        # 3. Update: rotated metadata as a new object version, reached through ?versionId=
-        self.cert2 = make_certificate()
-        self.doc2 = metadata_document([self.cert1, self.cert2])
-        put = self.s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=self.doc2.encode(),
-                                 ContentType="application/samlmetadata+xml")
-        version2 = put["VersionId"]
-        props2 = {**props1, "MetadataUrl": f"{url1}?versionId={version2}"}
-        note = (
-            "The IdP starts rotating its signing key: the new metadata carries the old and the new certificate\n"
-            f"(new: sha256 {self.cert2.sha256[:16]}…). It is uploaded to the same key as a new object version\n"
-            f"({version2}). A new version under the same key changes no property of the resource,\n"
-            "so CloudFormation would send no Update at all: putting ?versionId=<new version> into\n"
-            "MetadataUrl is what makes the stack update reach the function, and the function then\n"
-            "reads exactly that version and calls UpdateSAMLProvider in place (no delete/re-create)."
-        )
-        r = self.step("Step 3 - Update: rotated metadata (new S3 object version, ?versionId=)",
-                      self.event("Update", props2, physical_id=arn1, old_properties=props1), note=note)
-        self.expect(r, "SUCCESS", arn1, providers=1, roles=1)
-        self.expect_provider(r, arn1, self.doc2, certs=2, tags={"team": "platform"})
-        self.check(any(c["action"] == "UpdateSAMLProvider" for c in r["calls"]),
-                   "the provider was updated in place (UpdateSAMLProvider)")
-        self.check(not any(c["action"] in ("DeleteSAMLProvider", "CreateSAMLProvider") for c in r["calls"]),
-                   "no delete/re-create")
-
-        # 4. Scheduled refresh after the IdP publishes again: no stack update needed
-        self.doc3 = metadata_document([self.cert2])
-        put = self.s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=self.doc3.encode(),
-                                 ContentType="application/samlmetadata+xml")
-        version3 = put["VersionId"]
-        refresh = {"ProviderArn": arn1, "MetadataUrl": url1}
-        note = (
-            "The IdP completes the rotation: it now signs with the new key and its metadata drops the old\n"
-            f"certificate. It is uploaded as another object version ({version3}); nobody touches the stack.\n"
-            "The template's optional EventBridge schedule invokes the function with a refresh event whose\n"
-            "MetadataUrl has no versionId, so a refresh follows the latest object version. This warm function\n"
-            "has not refreshed this provider before: it reads the document, validates it, compares it with\n"
-            "IAM's copy (GetSAMLProvider) and, as it differs, calls UpdateSAMLProvider."
-        )
-        r = self.refresh_step("Step 4 - Scheduled refresh after the IdP publishes rotated metadata", refresh, note=note)
-        self.expect_refresh(r, arn1, self.doc3, changed=True,
-                            calls=["s3:GetObject", "iam:GetSAMLProvider", "iam:UpdateSAMLProvider"])
-        self.check(r["providers"] and r["providers"][0]["Certificates"] == [self.cert2.b64],
-                   "IAM's copy carries only the new signing certificate")
-        self.check((r["result"].body or {}).get("SigningCertificateNotAfter")
-                   == f"{self.cert2.not_after:%Y-%m-%dT%H:%M:%SZ}",
-                   "SigningCertificateNotAfter is the new certificate's NotAfter")
-
-        # 5. The next scheduled refresh: nothing new
-        note = (
-            "The schedule fires again; the IdP published nothing new. The warm function remembers the ETag of\n"
-            "what it applied, so it sends one conditional GetObject (If-None-Match), S3 answers 304 with no\n"
-            "body, and the refresh ends there: Changed false, no IAM call at all."
-        )
-        r = self.refresh_step("Step 5 - Scheduled refresh with nothing new", refresh, note=note,
-                              probe_not_modified=True)
-        self.expect_refresh(r, arn1, self.doc3, changed=False, calls=["s3:GetObject"])
-        self.check(not any(c["service"] == "iam" for c in r["calls"]), "no IAM call")
-        self.check(r["probe"] == 304, "S3 answers that conditional GetObject 304 Not Modified"
-                   + (f" (got {r['probe']})" if r["probe"] != 304 else ""))
-
-        # 6. Update with a new Name: a replacement
-        props6 = {**props2, "Name": "DemoIdP-v2", "MetadataUrl": f"{url1}?versionId={version3}"}
-        note = (
-            "Name cannot change in place in IAM, so a new Name is a replacement: the function creates\n"
-            "DemoIdP-v2 and answers with its ARN as the new PhysicalResourceId. The template now pins the\n"
-            f"current object version ({version3}, what the refresh applied), as the deploy targets do.\n"
-            "CloudFormation sees the id change, updates what refers to it (step 7) and, once the update\n"
-            "succeeds, sends a Delete for the old id (step 8)."
-        )
-        r = self.step("Step 6 - Update: new Name (replacement)",
-                      self.event("Update", props6, physical_id=arn1, old_properties=props2), note=note)
-        self.expect(r, "SUCCESS", arn2, providers=2, roles=1)
-        self.expect_provider(r, arn2, self.doc3, certs=1, tags={"team": "platform"})
-
-        # 7. The role's ProviderArn (a !Ref of the provider) changed: an in-place Update of the role
-        role_props2 = {**role_props1, "ProviderArn": arn2}
-        note = (
-            f"The role's ProviderArn is !Ref {LOGICAL_ID}, which is now DemoIdP-v2's ARN, so CloudFormation "
-            "sends the role an Update. Same RoleName: the function updates the trust policy in place "
-            "(UpdateAssumeRolePolicy) - no delete/re-create, the RoleId and ARN stay - and the "
-            "IdentityCenterRoleAttribute changes with the provider."
-        )
-        r = self.step("Step 7 - Update the role: it now trusts DemoIdP-v2 (in place)",
-                      self.event("Update", role_props2, physical_id=role_arn, old_properties=role_props1,
-                                 logical_id=ROLE_LOGICAL_ID, resource_type=ROLE_TYPE), note=note)
-        self.show_identity_center_attribute(r)
-        self.expect(r, "SUCCESS", role_arn, providers=2, roles=1)
-        self.expect_role(r, role_arn, arn2, tags={t["Key"]: t["Value"] for t in role_tags})
-        actions = [c["action"] for c in r["calls"]]
-        self.check("UpdateAssumeRolePolicy" in actions, "the trust policy was updated in place (UpdateAssumeRolePolicy)")
-        self.check(not any(a in ("CreateRole", "DeleteRole") for a in actions), "no delete/re-create")
-        self.check("UpdateRole" not in actions,
-                   'no UpdateRole: MaxSessionDuration "3600" (a string) equals IAM\'s 3600')
-
-        # 8. CloudFormation's cleanup Delete of the old physical id (with the old properties)
-        note = (
-            "After the replacement, CloudFormation's cleanup phase deletes the old physical id, with the old "
-            "properties. The function deletes it only because it carries this stack's ownership tags."
-        )
-        r = self.step("Step 8 - Delete of the replaced provider (CloudFormation's cleanup phase)",
-                      self.event("Delete", props2, physical_id=arn1), note=note)
-        self.expect(r, "SUCCESS", arn1, providers=1, roles=1)
-        self.check([p["Arn"] for p in r["providers"]] == [arn2], "only DemoIdP-v2 is left")
-
-        # 9. Stack deletion: the role first (it depends on the provider)
-        note = (
-            "The stack is deleted. CloudFormation deletes in reverse dependency order: the role first. The "
-            "function checks the role carries this stack's ownership tags, detaches ReadOnlyAccess, then "
-            "deletes the role."
-        )
-        r = self.step("Step 9 - Delete the role (stack deletion)",
-                      self.event("Delete", role_props2, physical_id=role_arn, logical_id=ROLE_LOGICAL_ID,
-                                 resource_type=ROLE_TYPE), note=note)
-        self.expect(r, "SUCCESS", role_arn, providers=1, roles=0)
-        actions = [c["action"] for c in r["calls"]]
-        self.check("DetachRolePolicy" in actions and "DeleteRole" in actions,
-                   "ReadOnlyAccess detached, then the role deleted (DetachRolePolicy, DeleteRole)")
-
-        # 10. ... then the provider
-        r = self.step("Step 10 - Delete the provider (stack deletion)", self.event("Delete", props6, physical_id=arn2),
-                      note="Then CloudFormation deletes the current provider. The account is back to empty.")
-        self.expect(r, "SUCCESS", arn2, providers=0, roles=0)
-
-        # 11. A refused event: its ResponseURL points at the instance metadata service
-        event = self.event("Create", {**props1, "Name": "DemoIdP-refused"}, response_url=IMDS_URL)
-        note = (
-            f"This event's ResponseURL is {IMDS_URL} - not a presigned S3 URL. A function that\n"
-            "PUT its answer wherever the event says would be a request-forwarding service (SSRF).\n"
-            "The function must refuse the event whole: no AWS call, no fetch, no response PUT - and go on "
-            "serving the next event."
-        )
-        r = self.step("Step 11 - Refused event (ResponseURL is the instance metadata service)", event, note=note)
-        out.section("Checks")
-        self.check(r["response"] is None, f"no response object s3://{RESPONSE_BUCKET}/{event['RequestId']}")
-        self.check(r["calls"] == [], "no AWS call (the emulator saw no request during the step)")
-        body = r["result"].body
-        self.check(r["result"].kind == "response" and isinstance(body, dict) and body.get("Status") == "REFUSED",
-                   "the function returned Status REFUSED to the Runtime API")
-        self.check(len(r["providers"]) == 0 and len(r["roles"]) == 0, "IAM SAML providers: 0, roles: 0")
-        self.counts.append((len(r["providers"]), len(r["roles"])))
-        alive = self.started.api.wait_for_poll(timeout_s=5, process=self.started.bootstrap)
-        self.check(alive and self.started.bootstrap.poll() is None,
-                   "the function keeps serving: its process is running and polling /invocation/next again")
-
-    def show_identity_center_attribute(self, r: dict[str, Any]) -> None:
-        """The role's IdentityCenterRoleAttribute, set apart, with where it goes."""
-        value = ((r["response"] or {}).get("Data") or {}).get("IdentityCenterRoleAttribute", "(missing)")
-        out.section(">>> IdentityCenterRoleAttribute (Data of the role; a stack output)")
+            out.text(json.dumps(x["Trust"], indent=2), indent=6)
         out.line()
-        out.line(f"      {value}")
-        out.line()
-        out.para(f"Where it goes: in IAM Identity Center, open the \"External AWS Account\" application for this "
-                 f"account and, under Attribute mappings, give {IDC_ROLE_ATTRIBUTE} exactly this value, so the "
-                 "SAML assertion it sends names this provider and this role.", indent=4)
-        out.line()
+        return {"providers": providers, "roles": roles, "federated": federated}
 
-    def expect(self, r: dict[str, Any], status: str, physical_id: str, providers: int, roles: int) -> None:
-        out.section("Checks")
-        resp = r["response"] or {}
-        self.check(r["response"] is not None and r["size"] <= 4096,
-                   f"CloudFormation received a response ({r['size']} bytes; its limit is 4096)")
-        self.check(resp.get("Status") == status, f"Status {status}" + (f" (got {resp.get('Status')}: "
-                                                                        f"{resp.get('Reason')})" if resp.get("Status") != status else ""))
-        self.check(resp.get("PhysicalResourceId") == physical_id, f"PhysicalResourceId {physical_id}")
-        self.check(r["result"].kind == "response", "the invocation ended with /response (Lambda will not retry it)")
-        self.expect_counts(r, providers, roles)
+    @staticmethod
+    def find_provider(r: dict[str, Any], arn: str) -> dict[str, Any] | None:
+        return next((p for p in r["providers"] if p["Arn"] == arn), None)
 
     def expect_counts(self, r: dict[str, Any], providers: int, roles: int) -> None:
-        self.counts.append((len(r["providers"]), len(r["roles"])))
-        self.check(len(r["providers"]) == providers, f"IAM SAML providers: {providers}"
-                   + (f" (got {len(r['providers'])})" if len(r["providers"]) != providers else ""))
-        self.check(len(r["roles"]) == roles, f"IAM roles: {roles}"
-                   + (f" (got {len(r['roles'])})" if len(r["roles"]) != roles else ""))
+        federated = r.get("federated", [])
+        self.counts.append((len(r["providers"]), len(federated)))
+        self.check_equal(len(r["providers"]), providers, f"IAM SAML providers: {providers}")
+        self.check_equal(len(federated), roles, f"IAM roles trusting a SAML provider: {roles}")
 
-    def expect_provider(self, r: dict[str, Any], arn: str, document: str, certs: int, tags: dict[str, str]) -> None:
-        p = next((p for p in r["providers"] if p["Arn"] == arn), None)
+    def expect_provider(self, r: dict[str, Any], arn: str, document: str, certs: int) -> None:
+        p = self.find_provider(r, arn)
         if not self.check(p is not None, f"{arn.rsplit('/', 1)[1]} exists in IAM"):
             return
-        data = (r["response"] or {}).get("Data") or {}
         self.check(p["Sha256"] == sha256_text(document), "IAM holds the uploaded document byte for byte (sha256)")
-        self.check(data.get("MetadataSha256") == p["Sha256"], "Data.MetadataSha256 is the sha256 of what IAM holds")
-        self.check(len(p["Certificates"]) == certs, f"{certs} signing certificate(s) in IAM's copy")
-        self.check(bool(p["Uuid"]) and data.get("Uuid") == p["Uuid"], "Data.Uuid is IAM's SAMLProviderUUID")
-        self.check(all(p["Tags"].get(k) == v for k, v in tags.items()),
-                   "tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
-        self.check(len(p["Tags"]) > len(tags), "ownership tags naming the stack and logical id are set")
-        self.check(data.get("EntityId") == ENTITY_ID, f"Data.EntityId {ENTITY_ID}")
+        self.check_equal(len(p["Certificates"]), certs, f"{certs} signing certificate(s) in IAM's copy")
+        self.check_equal(p["Tags"], {"samlfed:stack-id": self.stack_id, "samlfed:logical-id": PROVIDER_LOGICAL_ID},
+                         "ownership tags name this stack and SAMLProvider")
 
-    def expect_role(self, r: dict[str, Any], arn: str, provider_arn: str, tags: dict[str, str]) -> None:
-        role = next((x for x in r["roles"] if x["Arn"] == arn), None)
-        if not self.check(role is not None, f"{arn.rsplit('/', 1)[1]} exists in IAM"):
+    def expect_role(self, r: dict[str, Any], provider_arn: str) -> None:
+        role = next((x for x in r["roles"] if x["RoleName"] == ROLE_NAME), None)
+        if not self.check(role is not None, f"{ROLE_NAME} exists in IAM"):
             return
-        data = (r["response"] or {}).get("Data") or {}
-        expected = f"{provider_arn},{arn}"
-        self.check(data.get("IdentityCenterRoleAttribute") == expected,
-                   f"Data.IdentityCenterRoleAttribute is <provider ARN>,<role ARN> = {expected}")
-        self.check(data.get("Arn") == arn and data.get("RoleName") == role["RoleName"]
-                   and data.get("RoleId") == role["RoleId"], "Data.Arn, RoleName and RoleId are IAM's")
         statements = (role["Trust"] or {}).get("Statement") or [{}]
         st = statements[0] if isinstance(statements, list) else statements
         self.check(len(statements) == 1 and st.get("Effect") == "Allow"
-                   and st.get("Principal") == {"Federated": provider_arn},
-                   f"trust policy: one Allow statement, Principal Federated = {provider_arn}")
-        self.check(st.get("Action") == "sts:AssumeRoleWithSAML", "trust policy: Action sts:AssumeRoleWithSAML")
+                   and st.get("Principal") == {"Federated": provider_arn}
+                   and st.get("Action") == "sts:AssumeRoleWithSAML",
+                   f"trust policy: Allow sts:AssumeRoleWithSAML to Federated {provider_arn}")
         self.check(st.get("Condition") == {"StringEquals": {"SAML:aud": SAML_AUDIENCE}},
                    f"trust policy: Condition StringEquals SAML:aud = {SAML_AUDIENCE}")
         self.check(role["Attached"] == [READ_ONLY_POLICY] and role["Inline"] == [],
-                   f"attached policies: {READ_ONLY_POLICY} (and no inline policy)")
-        self.check(role["MaxSessionDuration"] == 3600, 'MaxSessionDuration 3600 (sent as the string "3600")')
-        self.check(all(role["Tags"].get(k) == v for k, v in tags.items()),
-                   "tags: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
-        self.check(role["Tags"].get("samlfed:stack-id") == self.stack_id
-                   and role["Tags"].get("samlfed:logical-id") == ROLE_LOGICAL_ID,
-                   "ownership tags naming the stack and logical id are set")
+                   f"attached: {READ_ONLY_POLICY} (the template's default RoleManagedPolicyArns), no inline policy")
+        self.check_equal(role["MaxSessionDuration"], 3600,
+                         'MaxSessionDuration 3600 (the template\'s number, sent as the string "3600")')
+        self.check_equal(role["Tags"], {"samlfed:stack-id": self.stack_id, "samlfed:logical-id": ROLE_LOGICAL_ID},
+                         "ownership tags name this stack and SAMLRole")
 
-    def expect_refresh(self, r: dict[str, Any], arn: str, document: str, changed: bool, calls: list[str]) -> None:
-        out.section("Checks")
-        body = r["result"].body if isinstance(r["result"].body, dict) else {}
-        self.check(r["result"].kind == "response",
-                   "the refresh succeeded (/response, not a function error)"
-                   + (f" (got {r['result'].kind}: {r['result'].body})" if r["result"].kind != "response" else ""))
-        self.check(body.get("ProviderArn") == arn, f"ProviderArn {arn}")
-        self.check(body.get("Changed") is changed, f"Changed {str(changed).lower()}"
-                   + (f" (got {body.get('Changed')})" if body.get("Changed") is not changed else ""))
+    def expect_refresh(self, r: dict[str, Any], document: str, changed: bool, calls: list[str]) -> None:
+        body = r["result"]
+        self.check(not r["error"], "the refresh succeeded (no FunctionError)"
+                   + (f" (got {r['error']}: {body or ''})" if r["error"] else ""))
+        self.check_equal(body.get("ProviderArn"), self.provider_arn, f"ProviderArn {self.provider_arn}")
+        self.check_equal(body.get("Changed"), changed, f"Changed {str(changed).lower()}")
         self.check(body.get("MetadataSha256") == sha256_text(document),
                    "MetadataSha256 is the sha256 of the latest object version")
-        got = [f"{c['service']}:{c['action']}" for c in r["calls"]]
-        self.check(got == calls, "AWS calls: " + ", ".join(calls) + (f" (got {', '.join(got) or 'none'})"
-                                                                     if got != calls else ""))
-        p = next((p for p in r["providers"] if p["Arn"] == arn), None)
+        self.check_equal(r["calls"], calls, "AWS calls: " + ", ".join(calls))
+        p = self.find_provider(r, self.provider_arn)
         self.check(p is not None and p["Sha256"] == sha256_text(document),
                    "IAM holds the latest object version byte for byte (sha256)")
         self.expect_counts(r, providers=1, roles=1)
 
+    # -- S3 --------------------------------------------------------------------------------------
+    def read_response(self, bucket: str, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
 
-def trusted_providers(trust: Any) -> list[str]:
-    """The names of the SAML providers a trust policy's Federated principals name."""
-    statements = trust.get("Statement", []) if isinstance(trust, dict) else []
-    if isinstance(statements, dict):
-        statements = [statements]
-    names = []
-    for st in statements:
-        principal = st.get("Principal") if isinstance(st, dict) else None
-        federated = principal.get("Federated") if isinstance(principal, dict) else None
-        for arn in [federated] if isinstance(federated, str) else federated or []:
-            names.append(arn.rsplit("/", 1)[-1])
-    return names
+        try:
+            obj = self.s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return json.loads(obj["Body"].read())
 
+    def conditional_get_status(self) -> tuple[int, str]:
+        """The HTTP status S3 gives a GetObject of the metadata's latest version with If-None-Match
+        set to that version's ETag, and the ETag."""
+        from botocore.exceptions import ClientError
 
-def format_log_line(line: str) -> str:
-    """``LEVEL message key=value ...`` from a JSON tracing line; other lines unchanged."""
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(rec, dict):
-        return line
-    emf = rec.get("_aws")
-    if isinstance(emf, dict) and emf.get("CloudWatchMetrics"):
-        # An Embedded Metric Format line: CloudWatch Logs turns it into a metric.
-        parts, dims = [], []
-        for directive in emf["CloudWatchMetrics"]:
-            for m in directive.get("Metrics", []):
-                parts.append(f"{m.get('Name')}={rec.get(m.get('Name'))} {m.get('Unit', '')}".rstrip())
-            for dim_set in directive.get("Dimensions", []):
-                dims.extend(f"{d}={rec.get(d)}" for d in dim_set)
-            namespace = directive.get("Namespace", "")
-        return f"{'METRIC':<5} {', '.join(parts)}  [EMF namespace={namespace} {' '.join(dims)}]"
-    fields = dict(rec.get("fields") or {})
-    message = fields.pop("message", "")
-    level = str(rec.get("level", "")).upper()
-    extra = " ".join(f"{k}={v}" for k, v in fields.items())
-    return f"{level:<5} {message}" + (f"  [{extra}]" if extra else "")
+        etag = self.s3.head_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY)["ETag"]
+        try:
+            obj = self.s3.get_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, IfNoneMatch=etag)
+            obj["Body"].read()
+            return 200, etag
+        except ClientError as exc:
+            return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0), etag
 
+    # -- the story -------------------------------------------------------------------------------
+    def run(self) -> None:
+        self.setup()
+        self.step1_package()
+        self.step2_create()
+        self.step3_rotate()
+        self.step4_refresh_changed()
+        self.step5_refresh_unchanged()
+        self.step6_rename()
+        self.step7_forged()
+        self.step8_delete()
 
 
 def isolated_workdir(prefix: str) -> Path:
     """A fresh working directory, with this process cut off from the local AWS configuration:
     no AWS_* variable survives, and empty config and credentials files stand in for ~/.aws, so a
-    developer's profile cannot change what runs (for this process, boto3, and the functions it
-    starts), and the SDKs have nothing to warn about."""
+    developer's profile cannot change what runs (for this process and boto3), and the SDKs have
+    nothing to warn about."""
     for k in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[k]
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
@@ -1030,15 +1405,21 @@ def isolated_workdir(prefix: str) -> Path:
         os.environ[var] = str(workdir / name)
     return workdir
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="samlfed local demo (real bootstrap, local AWS emulator)")
+    parser = argparse.ArgumentParser(description="samlfed local demo (the template through the emulator's "
+                                                 "CloudFormation, the real bootstrap)")
     parser.add_argument("--bootstrap", type=Path, default=ROOT / "target" / "release" / "bootstrap",
                         help="the Lambda binary (default: target/release/bootstrap)")
     args = parser.parse_args(argv)
     bootstrap = args.bootstrap.resolve()
     if not (bootstrap.is_file() and os.access(bootstrap, os.X_OK)):
-        print(f"demo: no executable at {bootstrap}; build it with `cargo build --release --bin bootstrap`",
-              file=sys.stderr)
+        print(f"demo: no executable at {bootstrap}; build it with `make target/release/bootstrap`", file=sys.stderr)
+        return 2
+    try:
+        architecture = lambda_architecture()
+    except ValueError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
         return 2
 
     workdir = isolated_workdir("samlfed-demo-")
@@ -1047,7 +1428,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    demo = Demo(bootstrap, workdir)
+    demo = Demo(bootstrap, workdir, architecture)
     started = time.monotonic()
     code = 0
     try:
@@ -1056,19 +1437,22 @@ def main(argv: list[str] | None = None) -> int:
         print("\ndemo: interrupted; stopping what it started", file=sys.stderr)
         code = 130
     except DemoError as exc:
-        print(f"\ndemo: {exc}", file=sys.stderr)
+        print(f"\ndemo: {demo.current}: {exc}", file=sys.stderr)
         code = 1
     except Exception as exc:  # noqa: BLE001 - report, clean up, exit non-zero
         import traceback
 
         traceback.print_exc()
-        print(f"\ndemo: failed: {exc!r}", file=sys.stderr)
+        print(f"\ndemo: {demo.current}: failed: {exc!r}", file=sys.stderr)
         code = 1
     finally:
         # A second Ctrl-C must not interrupt the clean-up itself.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_all(demo.started)
+    if demo.started.leftovers:
+        demo.failures.append(f"clean-up: function process(es) {demo.started.leftovers} outlived the emulator "
+                             "(killed by PID)")
     if code == 0 and demo.failures:
         code = 1
     out.title("Summary")
@@ -1077,15 +1461,20 @@ def main(argv: list[str] | None = None) -> int:
         for f in demo.failures:
             out.bad(f)
     elif code == 0:
-        out.para("every step ended as it should: SUCCESS x8 to CloudFormation; the role's "
-                 "IdentityCenterRoleAttribute was <provider ARN>,<role ARN>; the refresh after the IdP published "
-                 "rotated metadata applied it (Changed true, UpdateSAMLProvider), the next one found nothing new "
-                 "(Changed false: one conditional GetObject answered 304, no IAM call); the refused event got no "
-                 "response and caused no AWS call.")
-        out.kv("providers per step", ", ".join(str(p) for p, _ in demo.counts), indent=2)
-        out.kv("roles per step", ", ".join(str(r) for _, r in demo.counts), indent=2)
-    out.kv("function log", demo.log_path, indent=2)
-    out.kv("emulator log", workdir / "emulator.log", indent=2)
+        out.para("every check passed. Every custom-resource event came from templates/saml-federation.yaml "
+                 "through the emulator's CloudFormation engine and was answered by the real bootstrap: the "
+                 "stack was created, updated in place with rotated metadata, refreshed twice by its own "
+                 "RefreshRule's event (Changed true, then false with no IAM call), renamed (the provider "
+                 "replaced, the role updated, the old provider deleted in the cleanup) and deleted (the role, "
+                 "then the provider); the two forged events changed nothing (REFUSED; FAILED by the origin "
+                 "check).")
+        out.kv("stack statuses", ", ".join(demo.statuses), indent=2)
+        out.kv("providers, steps 2-8", ", ".join(str(p) for p, _ in demo.counts), indent=2)
+        out.kv("SAML roles, steps 2-8", ", ".join(str(r) for _, r in demo.counts), indent=2)
+    if demo.step_times:
+        out.kv("step times", ", ".join(f"{name.replace('Step ', '')}: {t:.1f} s" for name, t in demo.step_times),
+               indent=2)
+    out.kv("emulator log", f"{workdir / 'emulator.log'} (the function's lines: `lambda <name>:`)", indent=2)
     out.kv("time", f"{time.monotonic() - started:.1f} s", indent=2)
     out.kv("result", "ok" if code == 0 else f"FAILED (exit {code})", indent=2)
     return code
