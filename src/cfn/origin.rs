@@ -144,7 +144,7 @@ async fn describe_resource(
         Err(e) if e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.starts_with("Resource ")) => {
             Ok(None)
         }
-        Err(e) => Err(unverifiable(describe(&e))),
+        Err(e) => Err(unverifiable(crate::aws::describe_error(&e))),
     }
 }
 
@@ -155,19 +155,9 @@ async fn describe_stack_status(
 ) -> Result<String, Refusal> {
     let unverifiable = |error: String| Refusal::Unverifiable { logical_id: logical_id.to_string(), error };
     let output =
-        cloudformation.describe_stacks().stack_name(stack_id).send().await.map_err(|e| unverifiable(describe(&e)))?;
+        cloudformation.describe_stacks().stack_name(stack_id).send().await.map_err(|e| unverifiable(crate::aws::describe_error(&e)))?;
     let stack = output.stacks().first().ok_or_else(|| unverifiable("no such stack".into()))?;
     Ok(stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default())
-}
-
-fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    e: &aws_sdk_cloudformation::error::SdkError<E, R>,
-) -> String {
-    match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_string(),
-        _ => aws_sdk_cloudformation::error::DisplayErrorContext(e).to_string(),
-    }
 }
 
 #[cfg(test)]
