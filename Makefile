@@ -14,6 +14,9 @@ CARGO_LAMBDA_VERSION ?= 1.9.2
 TRIPLE_arm64  := aarch64-unknown-linux-gnu
 TRIPLE_x86_64 := x86_64-unknown-linux-gnu
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+# Tools built from source (cfn-guard, cargo-deny, cargo-fuzz) are kept per user, outside the clone,
+# one folder per tool and version: a fresh clone on a machine that built them once builds none.
+TOOLS_DIR    ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/samlfed/tools
 
 .PHONY: help demo test lint fmt-check clippy test-python test-rust build check-glibc bench clean
 

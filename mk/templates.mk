@@ -14,11 +14,11 @@ VENV      ?= .venv
 PY        ?= $(VENV)/bin/python
 ZIP_DIR   ?= build
 CFN_LINT  ?= $(VENV)/bin/cfn-lint
-TOOLS_DIR ?= .tools
+TOOLS_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/samlfed/tools
 
 # cfn-guard 3: the one on PATH if there is one, else a project-local install.
 CFN_GUARD_VERSION ?= 3.2.1
-CFN_GUARD ?= $(or $(shell command -v cfn-guard 2>/dev/null),$(TOOLS_DIR)/bin/cfn-guard)
+CFN_GUARD ?= $(or $(shell command -v cfn-guard 2>/dev/null),$(TOOLS_DIR)/cfn-guard-$(CFN_GUARD_VERSION)/bin/cfn-guard)
 
 CFN_TEMPLATES   := $(wildcard templates/*.yaml) $(wildcard stacksets/*.yaml)
 GUARD_RULES_DIR := templates/rules
@@ -74,8 +74,8 @@ lint-templates: | $(VENV)/.ready
 cfn-guard-install: | $(CFN_GUARD)
 	@$(CFN_GUARD) --version
 
-$(TOOLS_DIR)/bin/cfn-guard:
-	cargo install cfn-guard --locked --version $(CFN_GUARD_VERSION) --root $(TOOLS_DIR)
+$(TOOLS_DIR)/cfn-guard-$(CFN_GUARD_VERSION)/bin/cfn-guard:
+	cargo install cfn-guard --locked --version $(CFN_GUARD_VERSION) --root $(TOOLS_DIR)/cfn-guard-$(CFN_GUARD_VERSION)
 
 # Every template against every rule, then every rule against its own pass/fail cases.
 guard: | $(CFN_GUARD)
