@@ -1,4 +1,4 @@
-//! The fault matrix (issue 5): every fault ends in exactly one CloudFormation response with the
+//! The fault matrix: every fault ends in exactly one CloudFormation response with the
 //! right Status, and IAM in the right state; a failed Create's rollback Delete never removes a
 //! resource that existed before.
 //!
