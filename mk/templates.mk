@@ -35,6 +35,9 @@ STACKSET_NAME       ?= samlfed-federation
 # Bucket (templates/metadata-bucket.yaml): metadata, zips and the federation template
 BUCKET              ?=
 ORG_ID              ?=
+# Who may write the bucket (empty: IAM alone decides) and where its access logs go (empty: none).
+PUBLISHER_ARNS      ?=
+ACCESS_LOG_BUCKET   ?=
 ARTEFACT_PREFIX     ?= samlfed/
 # SAML provider
 FEDERATION_NAME     ?=
@@ -87,6 +90,25 @@ guard: | $(CFN_GUARD)
 	  echo "cfn-guard test $$rules: $$(echo "$$out" | grep -c '^Test Case') cases as expected"; \
 	done
 
+# The AWS Guard Rules Registry (github.com/aws-cloudformation/aws-guard-rules-registry: the
+# rule sets behind CIS, NIST 800-53, FedRAMP and Well-Architected mappings) over every template.
+# Not part of `guard`, `templates-check` or CI: the registry is not vendored and CI cannot reach
+# it. Clone it anywhere (never commit it here), then
+#   make guard-registry GUARD_REGISTRY=../aws-guard-rules-registry
+# Every rule passes or is suppressed on its resource (Metadata: guard: SuppressedRules, with a
+# comment saying why). docs/guard-rules.md: how, and the registry commit last checked.
+GUARD_REGISTRY ?=
+.PHONY: guard-registry
+guard-registry: | $(CFN_GUARD)
+	@test -d "$(GUARD_REGISTRY)/rules/aws" || { echo "set GUARD_REGISTRY=<clone of github.com/aws-cloudformation/aws-guard-rules-registry>"; exit 2; }
+	@echo "guard-registry: $(GUARD_REGISTRY) at commit $$(git -C "$(GUARD_REGISTRY)" rev-parse --short HEAD 2>/dev/null || echo '(not a git checkout)')"
+	@mkdir -p $(ZIP_DIR); report=$(ZIP_DIR)/guard-registry.txt; rc=0; \
+	$(CFN_GUARD) validate --rules "$(GUARD_REGISTRY)/rules/aws" $(addprefix --data ,$(CFN_TEMPLATES)) \
+	  --show-summary fail > $$report 2>&1 || rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "guard-registry: all $(words $(CFN_TEMPLATES)) templates pass every registry rule (suppressions included)"; exit 0; fi; \
+	grep -E 'Status = FAIL$$|/[A-Z0-9_]+ +FAIL$$|[Ee]rror' $$report | grep -v '^ ' || head -n 40 $$report; \
+	echo "guard-registry: FAILED (cfn-guard exit $$rc); full report in $$report"; exit 1
+
 test-check-iam-actions: | $(VENV)/.ready
 	$(PY) -m pytest -q tools/test_check_iam_actions.py
 
@@ -113,7 +135,8 @@ bucket-deploy:
 	@org="$(ORG_ID)"; [ -n "$$org" ] || org=$$($(AWS) organizations describe-organization --query Organization.Id --output text); \
 	set -x; $(AWS) cloudformation deploy --region $(REGION) --stack-name $(BUCKET_STACK_NAME) \
 	  --template-file templates/metadata-bucket.yaml --no-fail-on-empty-changeset \
-	  --parameter-overrides OrganizationId=$$org $(if $(BUCKET),BucketName=$(BUCKET)) ArtefactPrefix=$(ARTEFACT_PREFIX)
+	  --parameter-overrides OrganizationId=$$org $(if $(BUCKET),BucketName=$(BUCKET)) ArtefactPrefix=$(ARTEFACT_PREFIX) \
+	  $(if $(PUBLISHER_ARNS),PublisherPrincipalArns=$(PUBLISHER_ARNS)) $(if $(ACCESS_LOG_BUCKET),AccessLogBucketName=$(ACCESS_LOG_BUCKET))
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(BUCKET_STACK_NAME) \
 	  --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
 
