@@ -40,10 +40,11 @@ What is measured (all times from CLOCK_MONOTONIC, shared by every process on the
   said plainly; the baseline's zip = handler.py + bootstrap.py (boto3 is part of Lambda's Python
   runtime), with the size of vendored boto3 for reference.
 * peak RSS on the largest accepted documents and on hostile inputs (samlfed only, after the
-  rounds; ``--memory-only`` runs just this): one fresh process per input, one Create, ``VmHWM``
-  after its answer, held against the template's MemorySize (128 MB). The inputs: a document of
-  exactly the fetch cap (10,000,000 bytes; once ASCII letters, once ``&``, which the IAM request
-  percent-encodes and IAM's answer XML-escapes), one at the XML node bound, an HTTPS body of
+  rounds; ``--memory-only`` runs just this): one fresh process per input, one Create (or Update),
+  ``VmHWM`` after its answer, held against the template's MemorySize (128 MB). The inputs: a
+  document of exactly the fetch cap (10,000,000 bytes; once ASCII letters, once ``&``, which the
+  IAM request percent-encodes and IAM's answer XML-escapes, created and then updated in place),
+  one at the XML node bound, an HTTPS body of
   UTF-8 continuation bytes without Content-Length (210 MB offered), 10 MB of ``<a/>`` (a node
   bomb), one element with 750,000 attributes, and an entity bomb.
 
@@ -296,6 +297,7 @@ class MemoryRecord:
     reason: str | None = None
     seconds: float | None = None
     sent: int | None = None  # bytes the hostile server managed to write (streams only)
+    update_of: int | None = None  # an Update of the provider an earlier case created (its index)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -605,6 +607,10 @@ class Bench:
                 (MemoryRecord("largest accepted: 10,000,000 bytes of '&' (IAM request x3, IAM answer x5)",
                               MAX_DOCUMENT_BYTES, "SUCCESS", ""),
                  padded_to(doc, MAX_DOCUMENT_BYTES, "&")),
+                (MemoryRecord("largest accepted, as an Update: 10,000,000 bytes of '&' over the one above",
+                              MAX_DOCUMENT_BYTES, "SUCCESS", "", update_of=1),
+                 padded_to(doc.replace("</md:EntityDescriptor>", "<!-- v2 --></md:EntityDescriptor>"),
+                           MAX_DOCUMENT_BYTES, "&")),
                 (MemoryRecord(f"at the node bound: {nodes:,} extra elements", 0, "SUCCESS", ""),
                  with_before_end(doc, "<a/>" * nodes)),
                 (MemoryRecord("HTTPS: 0x80 bytes, no Content-Length, 210 MB offered", stream.total, "FAILED",
@@ -619,6 +625,7 @@ class Bench:
                  + "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
                  + "]>" + with_before_end(doc, "<x>&lol9;</x>").split("?>", 1)[-1]),
             ]
+            urls: list[str] = []
             for n, (rec, body) in enumerate(cases):
                 if rec.name.startswith("HTTPS"):
                     url = f"https://localhost:{stream.port}/metadata.xml"
@@ -628,14 +635,18 @@ class Bench:
                     key = f"metadata/memory-{n}.xml"
                     s3.put_object(Bucket=impl.bucket, Key=key, Body=data)
                     url = f"s3://{impl.bucket}/{key}"
-                self.memory_case(impl, rec, {"Name": f"BenchMemory{n}", "MetadataUrl": url}, stream)
+                urls.append(url)
+                name = f"BenchMemory{n if rec.update_of is None else rec.update_of}"
+                old = None if rec.update_of is None else {"Name": name, "MetadataUrl": urls[rec.update_of]}
+                self.memory_case(impl, rec, {"Name": name, "MetadataUrl": url}, stream, old)
                 print(f"  memory: {rec.name}: {rec.status}, peak RSS "
                       f"{'-' if rec.vmhwm_kb is None else f'{rec.vmhwm_kb / 1024:.1f} MiB'}"
                       + (f", {rec.sent:,} bytes sent" if rec.sent is not None else ""), flush=True)
         finally:
             stream.stop()
 
-    def memory_case(self, impl: Impl, rec: MemoryRecord, props: dict[str, Any], stream: ContinuationStream) -> None:
+    def memory_case(self, impl: Impl, rec: MemoryRecord, props: dict[str, Any], stream: ContinuationStream,
+                    old: dict[str, Any] | None) -> None:
         api = TimedRuntimeApi(function_arn=impl.function_arn, default_timeout_s=MEMORY_INVOKE_TIMEOUT_S)
         api.start()
         self.started.api = api
@@ -646,8 +657,11 @@ class Bench:
             env = self.env(impl, api)
             env.update({"SAMLFED_TEST_CA_PEM": str(stream.ca_pem), "SAMLFED_TEST_ALLOW_LOOPBACK": "1",
                         "SAMLFED_METADATA_TIMEOUT_MS": "30000"})
-            event = self.event(impl, "Create")
+            event = self.event(impl, "Create" if old is None else "Update")
             event["ResourceProperties"] = {"ServiceToken": impl.function_arn, **props}
+            if old is not None:
+                event["OldResourceProperties"] = {"ServiceToken": impl.function_arn, **old}
+                event["PhysicalResourceId"] = f"arn:aws:iam::{impl.account}:saml-provider/{props['Name']}"
             proc = subprocess.Popen(impl.cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=self.workdir)
             api.pid = proc.pid
@@ -1000,12 +1014,14 @@ def memory_section(b: Bench) -> list[str]:
         "",
         *b.memory_text(),
         "",
-        "One fresh samlfed process per input, one Create (S3, or HTTPS from a local server for the stream); "
+        "One fresh samlfed process per input, one Create or Update (S3, or HTTPS from a local server for the "
+        "stream); "
         "`VmHWM` after the answer. The fetch reads at most 10,000,000 bytes (IAM's 10,000,000-character limit "
         "counted in bytes, src/metadata/mod.rs) and the parse at most 100,000 XML nodes, 100,000 attributes "
         "(1,000 on one element) and 1,000 namespace declarations (src/metadata/validate.rs). The accepted "
-        "documents go on to IAM (CreateSAMLProvider, and GetSAMLProvider, whose answer carries the document "
-        "back), so their peak includes the SDK's request and response bodies.",
+        "documents go on to IAM - Create: CreateSAMLProvider, then GetSAMLProvider, whose answer carries the "
+        "document back; Update: GetSAMLProvider (the current document), then UpdateSAMLProvider - so their peak "
+        "includes the SDK's request and response bodies.",
         "",
     ]
 

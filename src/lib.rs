@@ -16,6 +16,7 @@
 //! - [`metrics`] — CloudWatch metrics as Embedded Metric Format log lines.
 //! - [`timing`] — each answer's time split into waiting on AWS and samlfed's own work.
 //! - [`tls`] — the one TLS stack (rustls with ring) every HTTPS client uses.
+//! - [`redact`] — URLs as they may be shown: no user information, no query values but versionId.
 //! - [`settings`] — the few knobs (deadline margin, response retries) read from the environment.
 
 pub mod arn;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod logging;
 pub mod metadata;
 pub mod metrics;
+pub mod redact;
 pub mod refresh;
 pub mod resources;
 pub mod settings;

@@ -137,7 +137,8 @@ fn check_trigger(payload: serde_json::Value, config: &RefreshConfig, arn: &str) 
         serde_json::Value::Null | serde_json::Value::Bool(true) => Trigger::default(),
         other => serde_json::from_value(other).map_err(|e| RefreshError::Malformed(e.to_string()))?,
     };
-    let foreign = |what: &str, named: &str| Err(RefreshError::Foreign(format!("{what} {}", redact_url(named))));
+    let foreign =
+        |what: &str, named: &str| Err(RefreshError::Foreign(format!("{what} {}", crate::redact::url_str(named))));
     if let Some(named) = trigger.provider_arn.filter(|named| named != arn) {
         return foreign("ProviderArn", &named);
     }
@@ -152,19 +153,6 @@ fn check_trigger(payload: serde_json::Value, config: &RefreshConfig, arn: &str) 
         return foreign("TrustedCertificateSha256", &named.join(","));
     }
     Ok(())
-}
-
-/// The URL without its user information and query, for a message.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.set_query(None);
-            parsed.to_string()
-        }
-        Err(_) => "(not a URL)".to_string(),
-    }
 }
 
 /// Runs one refresh of the configured provider; `payload` (the event's `Refresh` value) only

@@ -1,4 +1,4 @@
-//! The bad-input matrix (issue 5), the parts `tests/bad_input.rs` and `tests/saml_role.rs` do not
+//! The bad-input matrix: the parts `tests/bad_input.rs` and `tests/saml_role.rs` do not
 //! already cover: every bad event, property or document is answered once, FAILED, with a Reason
 //! naming the property and the fix — and IAM is not called at all.
 //!
@@ -554,4 +554,55 @@ fn a_response_url_is_shown_without_its_query_whatever_its_path() {
     let with_query = format!("{raw}?X-Amz-Credential=AKIA%2Fx&X-Amz-Signature=f00d");
     let shown = ResponseUrl::parse(&with_query, None).unwrap().to_string();
     assert_eq!(shown, format!("{raw}?…"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_document_of_more_xml_nodes_than_any_idp_needs_is_refused_before_it_is_parsed_whole() {
+    // 300,000 tiny unknown elements (1.2 MB): each one a parsed node, and unknown elements are
+    // otherwise ignored, so nothing but a bound on the parse refuses this document.
+    let h = Harness::start().await;
+    let many = fixture_with("</md:EntityDescriptor>", &format!("{}</md:EntityDescriptor>", "<a/>".repeat(300_000)));
+    assert_document_refused(&h, "many-nodes.xml", many, &["more than 100000 XML nodes", "federation aggregate"]).await;
+    // The same many attributes (an element's attributes are compared with each other as they are
+    // parsed) and namespace declarations (every element that declares one copies those in scope).
+    let attributes: String = (0..5_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let wide = fixture_with("<md:Organization>", &format!("<x{attributes}/><md:Organization>"));
+    assert_document_refused(&h, "many-attributes.xml", wide, &["more than 1000 attributes on one element"]).await;
+    let declarations: String =
+        (0..2_000).map(|i| format!("<x xmlns:p{i}=\"urn:x\">")).collect::<String>() + &"</x>".repeat(2_000);
+    let nested = fixture_with("<md:Organization>", &format!("{declarations}<md:Organization>"));
+    assert_document_refused(&h, "many-namespaces.xml", nested, &["more than 1000 namespace declarations"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_s3_metadata_url_s_userinfo_and_presigned_query_are_never_shown() {
+    let h = Harness::start().await;
+    let (url, _) = h.put_metadata("metadata/idp.xml", idp_metadata()).await;
+    let bucket_and_key = url.strip_prefix("s3://").unwrap().to_string();
+    let signature = "f00dfeedSIGNATUREVALUE0123456789abcdef";
+    let credential = "AKIAEXAMPLECREDENTIAL";
+    let password = "hunter2-PASSWORD-VALUE";
+    let presigned = format!("X-Amz-Credential={credential}%2F20250101%2Fus-east-1&X-Amz-Signature={signature}");
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        // Refused as written: presigned-style parameters, userinfo in place of a bucket.
+        (format!("s3://{bucket_and_key}?versionId=v1&{presigned}"), vec!["versionId=v1", "X-Amz-Signature=…"]),
+        (format!("s3://{bucket_and_key}?{presigned}"), vec!["the only query parameter allowed is versionId"]),
+        (format!("s3://alice:{password}@{bucket_and_key}?versionId=v1&{presigned}"), vec!["not a valid s3:// URL"]),
+        (format!("S3://alice:{password}@{bucket_and_key}?{presigned}"), vec!["lowercase s3://"]),
+        // Read and failed: the versionId stays in the Reason, it is how the user finds the object.
+        (format!("s3://{bucket_and_key}?versionId=no-such-version"), vec!["?versionId=no-such-version", "versionId"]),
+        (format!("s3://{}/metadata/missing.xml?versionId=v1", bucket_and_key.split('/').next().unwrap()), vec![]),
+    ];
+    for (url, phrases) in cases {
+        let event = h
+            .forged_event("Create", "Custom::SAMLProvider", LOGICAL_ID, json!({"Name": "Okta", "MetadataUrl": url}))
+            .await;
+        let mut expected = vec!["MetadataUrl"];
+        expected.extend(phrases);
+        let response = assert_failed_once(&h, &event, &event, &expected).await;
+        let shown = response.to_string();
+        for secret in [signature, credential, password, "hunter2"] {
+            assert!(!shown.contains(secret), "{url}: {secret:?} is shown: {shown}");
+        }
+    }
 }

@@ -154,8 +154,12 @@ async fn describe_stack_status(
     logical_id: &str,
 ) -> Result<String, Refusal> {
     let unverifiable = |error: String| Refusal::Unverifiable { logical_id: logical_id.to_string(), error };
-    let output =
-        cloudformation.describe_stacks().stack_name(stack_id).send().await.map_err(|e| unverifiable(crate::aws::describe_error(&e)))?;
+    let output = cloudformation
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| unverifiable(crate::aws::describe_error(&e)))?;
     let stack = output.stacks().first().ok_or_else(|| unverifiable("no such stack".into()))?;
     Ok(stack.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default())
 }

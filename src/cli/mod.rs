@@ -212,14 +212,10 @@ impl CliError {
     }
 }
 
-/// A URL for display: a query string (a presigned signature, a token) becomes `?…`.
+/// A URL for display, as the Lambda shows it ([`crate::redact::url`]): no user name or password,
+/// and a query string (a presigned signature, a token) becomes `?…`.
 pub fn redact_url(url: &url::Url) -> String {
-    let shown = &url[..url::Position::AfterPath];
-    if url.query().is_some() {
-        format!("{shown}?…")
-    } else {
-        shown.to_string()
-    }
+    crate::redact::url(url)
 }
 
 /// Formats `n` with thousands separators (`10,000`), as people read counts.

@@ -6,7 +6,11 @@
 //! too: loopback, link-local, unspecified and multicast addresses are refused whatever the name
 //! resolves to. Private ranges stay allowed, for a function in a VPC reaching an internal AD FS.
 //! Certificates are validated (rustls); plain http is refused, also as a redirect target; at most
-//! three redirects; the size cap is enforced while the body streams.
+//! three redirects; the size cap is enforced on the bytes as the body streams ([`super::body`]).
+//!
+//! No proxy, whatever the environment says: reqwest would otherwise take `HTTPS_PROXY` /
+//! `ALL_PROXY` and hand the host name to the proxy, which resolves and connects on its own —
+//! past the address check, to whatever the name resolves to from there.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use reqwest::StatusCode;
 use thiserror::Error;
 use url::Url;
 
+use super::body::{self, ReadError};
 use super::validate::MAX_DOCUMENT_CHARS;
 use super::{Fetched, Validators, MAX_DOCUMENT_BYTES};
 use crate::settings::Settings;
@@ -48,7 +53,7 @@ pub enum HttpsError {
     RedirectNotHttps(String),
     #[error("the server redirected more than {MAX_REDIRECTS} times; use the final URL")]
     TooManyRedirects,
-    #[error("the document is larger than IAM's limit of {MAX_DOCUMENT_CHARS} characters; check that the URL is the IdP's metadata")]
+    #[error("the document is larger than IAM's limit: the server announced or sent more than {MAX_DOCUMENT_BYTES} bytes, and IAM takes at most {MAX_DOCUMENT_CHARS} characters; check that the URL is the IdP's metadata (one IdP's metadata is a few kilobytes)")]
     TooLarge,
     #[error("the request failed: {0}")]
     Other(String),
@@ -61,6 +66,8 @@ pub enum HttpsError {
 pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
     let allow_loopback = settings.test_allow_loopback;
     let mut builder = crate::tls::reqwest_builder()
+        // Never a proxy from HTTPS_PROXY / ALL_PROXY: the address check must see every address.
+        .no_proxy()
         .https_only(true)
         // The whole fetch, body included, is bounded by `fetch`'s own timeout.
         .connect_timeout(Duration::from_secs(5))
@@ -71,7 +78,7 @@ pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
             }
             let url = attempt.url();
             if url.scheme() != "https" {
-                let shown = redact(url);
+                let shown = crate::redact::url(url);
                 return attempt.error(HttpsError::RedirectNotHttps(shown));
             }
             match literal_address_check(url, allow_loopback) {
@@ -116,35 +123,32 @@ async fn fetch_unbounded(
             request = request.header(IF_MODIFIED_SINCE, modified);
         }
     }
-    let mut response = request.send().await.map_err(|e| classify(&e))?;
+    let response = request.send().await.map_err(|e| classify(&e))?;
     match response.status() {
         // A 304 only answers a conditional request; to an unconditional one it is a server fault.
         StatusCode::NOT_MODIFIED if validators.is_some() => return Ok(Fetched::NotModified),
         status if !status.is_success() => return Err(HttpsError::Status(status.as_u16())),
         _ => {}
     }
-    if response.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
-        return Err(HttpsError::TooLarge);
-    }
     let header = |name| {
         response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string)
     };
     let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
-    let mut bytes = Vec::new();
-    let mut chars = 0usize;
-    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-        chars += chunk.iter().filter(|b| (**b & 0xC0) != 0x80).count();
-        if chars > MAX_DOCUMENT_CHARS {
-            return Err(HttpsError::TooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let declared = response.content_length();
+    let chunks = futures_util::stream::unfold(response, |mut response| async move {
+        let chunk = response.chunk().await.transpose()?;
+        Some((chunk, response))
+    });
+    let bytes = body::read_capped(declared, chunks, MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
+        ReadError::TooLarge => HttpsError::TooLarge,
+        ReadError::Body(e) => classify(&e),
+    })?;
     Ok(Fetched::Document { bytes, validators })
 }
 
 /// Turns reqwest's error into ours, looking through its source chain for our own refusals (from
-/// the resolver and the redirect policy). reqwest's own text names the URL, query included, so
-/// it is never shown as is.
+/// the resolver and the redirect policy). reqwest's own text names the URL, userinfo and query
+/// included, so what is shown of it goes through [`crate::redact::text`].
 fn classify(err: &reqwest::Error) -> HttpsError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut chain = Vec::new();
@@ -155,7 +159,7 @@ fn classify(err: &reqwest::Error) -> HttpsError {
         chain.push(e.to_string());
         source = e.source();
     }
-    let detail = chain.last().cloned().unwrap_or_default();
+    let detail = crate::redact::text(&chain.last().cloned().unwrap_or_default());
     if err.is_timeout() {
         HttpsError::Connect("timed out connecting".into())
     } else if chain
@@ -182,19 +186,6 @@ fn clone_error(e: &HttpsError) -> HttpsError {
         HttpsError::TooManyRedirects => HttpsError::TooManyRedirects,
         other => HttpsError::Other(other.to_string()),
     }
-}
-
-/// Scheme, host, port and path of `url`; a query becomes `?…` (it may carry a token).
-pub fn redact(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    if url.query().is_some() {
-        shown.push_str("?…");
-    }
-    shown
 }
 
 /// A URL whose host is an IP literal never reaches the resolver: check it here.

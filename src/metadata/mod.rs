@@ -1,6 +1,7 @@
 //! Federation metadata: fetched from its source, validated, checked against the pins — all before
 //! IAM is called, so a bad document never changes anything.
 
+pub mod body;
 pub mod https;
 pub mod pins;
 pub mod s3;
@@ -14,8 +15,14 @@ use thiserror::Error;
 use source::MetadataSource;
 use validate::ValidatedMetadata;
 
-/// A UTF-8 character takes at most 4 bytes: no document IAM accepts is larger than this.
-pub const MAX_DOCUMENT_BYTES: u64 = 4 * validate::MAX_DOCUMENT_CHARS as u64;
+/// The fetch cap: IAM's limit of 10,000,000 characters ([`validate::MAX_DOCUMENT_CHARS`]),
+/// enforced on the raw bytes read (S3 and HTTPS alike, by [`body::read_capped`]), so that no
+/// source can make the function hold more than this, whatever the bytes are.
+///
+/// A character is at least one byte, so every document of up to this many bytes is within IAM's
+/// limit; one of up to 10,000,000 characters that takes more bytes (mostly multi-byte text) is
+/// refused. No IdP's metadata comes near: real ones are a few to a few dozen kilobytes.
+pub const MAX_DOCUMENT_BYTES: u64 = validate::MAX_DOCUMENT_CHARS as u64;
 
 /// What identifies a version of a document for a conditional request (HTTP `ETag` /
 /// `Last-Modified`), so an unchanged document costs a 304 and nothing else.

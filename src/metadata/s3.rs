@@ -1,13 +1,15 @@
 //! Reads a metadata document from S3 — in practice the organisation's metadata bucket.
 //!
-//! The size cap is enforced while the body streams, so an oversized or endless object is refused
-//! after at most the cap, never read whole; the whole download is bounded in time.
+//! The size cap is enforced on the bytes as the body streams ([`super::body`]), so an oversized or
+//! endless object is refused after at most the cap, never read whole; the whole download is
+//! bounded in time.
 
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use thiserror::Error;
 
+use super::body::{self, ReadError};
 use super::source::S3Location;
 use super::validate::MAX_DOCUMENT_CHARS;
 use super::{Fetched, Validators, MAX_DOCUMENT_BYTES};
@@ -23,7 +25,7 @@ pub enum FetchError {
     NoSuchBucket,
     #[error("access denied reading the object (AccessDenied); the function's execution role needs s3:GetObject (and s3:GetObjectVersion with versionId) on it, and the bucket policy must let this account's organisation read it. S3 also answers AccessDenied for a missing key when the reader may not list the bucket")]
     AccessDenied,
-    #[error("the object is larger than IAM's limit of {MAX_DOCUMENT_CHARS} characters; a SAML metadata document for one IdP is far smaller — check that this is the right object")]
+    #[error("the object is larger than IAM's limit: it has more than {MAX_DOCUMENT_BYTES} bytes, and IAM takes at most {MAX_DOCUMENT_CHARS} characters; a SAML metadata document for one IdP is a few kilobytes — check that this is the right object")]
     TooLarge,
     #[error(
         "S3 did not deliver the object within {0:?}; check the bucket's Region and the function's network path to S3"
@@ -70,23 +72,18 @@ async fn fetch_unbounded(
         Some("NoSuchBucket") => FetchError::NoSuchBucket,
         Some("AccessDenied") => FetchError::AccessDenied,
         Some(code @ ("NoSuchVersion" | "InvalidArgument")) => FetchError::NoSuchVersion(code.to_string()),
-        _ => FetchError::Other(crate::aws::describe_error(&err)),
+        // The SDK's text may name the request's URL: shown only through the redactor.
+        _ => FetchError::Other(crate::redact::text(&crate::aws::describe_error(&err))),
     })?;
-    if output.content_length().is_some_and(|n| n > 0 && n as u64 > MAX_DOCUMENT_BYTES) {
-        return Err(FetchError::TooLarge);
-    }
     let validators = Validators { etag: output.e_tag().map(str::to_string), last_modified: None };
-    let mut body = output.body;
-    let mut bytes = Vec::new();
-    let mut chars = 0usize;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| FetchError::Other(format!("reading the object's body failed: {e}")))?;
-        // Every byte that is not a UTF-8 continuation byte starts a character.
-        chars += chunk.iter().filter(|b| (**b & 0xC0) != 0x80).count();
-        if chars > MAX_DOCUMENT_CHARS {
-            return Err(FetchError::TooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let declared = output.content_length().and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0);
+    let chunks = futures_util::stream::unfold(output.body, |mut body| async move {
+        let chunk = body.next().await?;
+        Some((chunk, body))
+    });
+    let bytes = body::read_capped(declared, chunks, MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
+        ReadError::TooLarge => FetchError::TooLarge,
+        ReadError::Body(e) => FetchError::Other(crate::redact::text(&format!("reading the object's body failed: {e}"))),
+    })?;
     Ok(Fetched::Document { bytes, validators })
 }

@@ -22,7 +22,9 @@ pub enum MetadataSource {
     Inline(String),
 }
 
-/// The properties do not name exactly one usable source.
+/// The properties do not name exactly one usable source. The URL in a message is always shown by
+/// [`crate::redact::url_str`]: a refused URL's password or token is no more shown than an
+/// accepted one's.
 #[derive(Debug, Error, PartialEq)]
 pub enum SourceError {
     #[error("MetadataUrl and MetadataDocument are both set; give exactly one of them")]
@@ -52,11 +54,12 @@ impl MetadataSource {
     }
 
     /// The property and value a Reason should name, e.g. `MetadataUrl s3://b/k` — never the
-    /// inline document itself.
+    /// inline document itself, nor an https URL's query ([`crate::redact::url`]). An S3 location
+    /// is shown whole: its only query is the versionId, which is no secret.
     pub fn property(&self) -> String {
         match self {
             MetadataSource::S3(location) => format!("MetadataUrl {location}"),
-            MetadataSource::Https(url) => format!("MetadataUrl {}", super::https::redact(url)),
+            MetadataSource::Https(url) => format!("MetadataUrl {}", crate::redact::url(url)),
             MetadataSource::Inline(_) => "MetadataDocument".to_string(),
         }
     }
@@ -73,7 +76,7 @@ impl fmt::Display for S3Location {
 }
 
 fn parse_url(url: &str) -> Result<MetadataSource, SourceError> {
-    let bad = |why: &'static str| SourceError::MalformedS3(url.to_string(), why);
+    let bad = |why: &'static str| SourceError::MalformedS3(crate::redact::url_str(url), why);
     let Some(rest) = url.strip_prefix("s3://") else {
         let lower = url.to_ascii_lowercase();
         return if lower.starts_with("https://") {
@@ -81,7 +84,7 @@ fn parse_url(url: &str) -> Result<MetadataSource, SourceError> {
         } else if lower.starts_with("s3://") {
             Err(bad("the scheme must be lowercase s3://"))
         } else {
-            Err(SourceError::UnsupportedScheme(url.to_string()))
+            Err(SourceError::UnsupportedScheme(crate::redact::url_str(url)))
         };
     };
     let (path, query) = match rest.split_once('?') {
@@ -109,7 +112,7 @@ fn parse_url(url: &str) -> Result<MetadataSource, SourceError> {
 }
 
 fn parse_https(url: &str) -> Result<MetadataSource, SourceError> {
-    let bad = |why: &'static str| SourceError::MalformedHttps(url.to_string(), why);
+    let bad = |why: &'static str| SourceError::MalformedHttps(crate::redact::url_str(url), why);
     let parsed = url::Url::parse(url).map_err(|_| bad("it does not parse as a URL"))?;
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("it has no host"));
@@ -170,6 +173,29 @@ mod tests {
         assert!(matches!(s3("https://user:pw@idp.example.com/m"), Err(SourceError::MalformedHttps(..))));
         assert!(matches!(s3("http://idp.example.com/metadata"), Err(SourceError::UnsupportedScheme(_))));
         assert!(matches!(s3("/etc/passwd"), Err(SourceError::UnsupportedScheme(_))));
+    }
+
+    #[test]
+    fn a_refused_url_shows_neither_its_password_nor_its_token() {
+        for url in [
+            "https://alice:hunter2@idp.example.com/m?token=TOKEN",
+            "https://hunter2@idp.example.com/m?token=TOKEN#TOKEN",
+            "https://alice:hunter2@/m?token=TOKEN",
+            "https://alice:hunter2@idp.example.com:99999/m?token=TOKEN",
+            "http://alice:hunter2@idp.example.com/m?token=TOKEN",
+            "file:///etc/passwd?token=TOKEN",
+            "s3://alice:hunter2@bucket/k?versionId=v1&X-Amz-Signature=TOKEN",
+            "s3://bucket/k?versionId=v1&X-Amz-Security-Token=TOKEN",
+            "s3://bucket/k?X-Amz-Signature=TOKEN",
+            "S3://alice:hunter2@bucket/k?X-Amz-Signature=TOKEN",
+        ] {
+            let err = s3(url).unwrap_err().to_string();
+            assert!(err.contains("MetadataUrl") && !err.contains("hunter2") && !err.contains("TOKEN"), "{url}: {err}");
+        }
+        let err = s3("s3://bucket/k?versionId=v1&X-Amz-Signature=TOKEN").unwrap_err().to_string();
+        assert!(err.contains("\"s3://bucket/k?versionId=v1&X-Amz-Signature=…\""), "{err}");
+        let err = s3("https://alice:hunter2@idp.example.com/m?token=TOKEN").unwrap_err().to_string();
+        assert!(err.contains("\"https://…@idp.example.com/m?…\""), "{err}");
     }
 
     #[test]

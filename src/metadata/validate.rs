@@ -5,7 +5,9 @@
 //! failed check changes nothing in IAM. The rules are those of DESIGN.md, "Metadata":
 //!
 //! - UTF-8 text of 1,000 to 10,000,000 characters (IAM's own bounds);
-//! - parsed with DTDs refused, so no entity expansion and no external entity is ever fetched;
+//! - parsed with DTDs refused, so no entity expansion and no external entity is ever fetched,
+//!   and within bounds on XML nodes, attributes and namespace declarations far above any one
+//!   IdP's metadata, so no document can make the parser exhaust the function's memory;
 //! - root `EntityDescriptor` in the SAML 2.0 metadata namespace with an `entityID` (an
 //!   `EntitiesDescriptor` aggregate is refused and the IdP entities inside are named);
 //! - `validUntil`, where present, must lie after "now" (which the caller passes in, so tests pin it);
@@ -26,8 +28,24 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 ///
 /// IAM refuses anything shorter, so catching it here gives a Reason that names the real cause.
 pub const MIN_DOCUMENT_CHARS: usize = 1_000;
-/// IAM's upper bound for SAMLMetadataDocument, in characters; fetchers cap their reads near it too.
+/// IAM's upper bound for SAMLMetadataDocument, in characters; fetchers cap the bytes they read at
+/// the same number ([`super::MAX_DOCUMENT_BYTES`]).
 pub const MAX_DOCUMENT_CHARS: usize = 10_000_000;
+
+/// The most XML nodes (elements, text runs, comments) a document may have: roxmltree's
+/// `nodes_limit`, enforced as it parses. Real IdP metadata has a few hundred (the largest in the
+/// corpus, AD FS's 32 KB export: about 350); an aggregate of thousands of entities is refused
+/// anyway. The bound keeps the parser's node table to a few megabytes whatever the document — a
+/// 10 MB document of `<a/>` would otherwise be 2.5 million nodes.
+pub const MAX_XML_NODES: u32 = 100_000;
+/// The most attributes in a document (AD FS's export: about 150), counted before parsing.
+pub const MAX_ATTRIBUTES: usize = 100_000;
+/// The most attributes on one element (real metadata: a handful), counted before parsing:
+/// the parser compares each attribute of an element with the ones before it.
+pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 1_000;
+/// The most namespace declarations (`xmlns` in the text, AD FS's export: 91), counted before
+/// parsing: each element that declares one gets its own copy of the namespaces in scope.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 1_000;
 
 const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -200,6 +218,20 @@ pub enum MetadataError {
         column: u32,
         /// The parser's description of the error.
         detail: String,
+    },
+
+    /// Far more XML than one IdP's metadata has: refused before (or while) it is parsed, so no
+    /// document makes the parser exhaust the function's memory or time.
+    #[error(
+        "the metadata document has more than {limit} {what}, far more than one IdP's metadata \
+         needs, so it is refused rather than parsed whole. A document this large is usually a \
+         federation aggregate; extract the one IdP's EntityDescriptor into its own document."
+    )]
+    TooManyXmlParts {
+        /// What there is too much of, e.g. `XML nodes (elements, text and comments)`.
+        what: &'static str,
+        /// The bound it passed.
+        limit: usize,
     },
 
     /// IAM takes exactly one entity; naming the IdPs inside tells the user which one to extract.
@@ -399,7 +431,12 @@ pub fn validate(document: &[u8], now: OffsetDateTime) -> Result<ValidatedMetadat
         return Err(MetadataError::HtmlPage);
     }
 
-    let options = roxmltree::ParsingOptions { allow_dtd: false, ..roxmltree::ParsingOptions::default() };
+    check_markup_bounds(text)?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_XML_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
     let doc = roxmltree::Document::parse_with_options(text, options).map_err(parse_error)?;
 
     let root = doc.root_element();
@@ -607,9 +644,72 @@ fn looks_like_html(text: &str) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
+/// What the node bound is called in a Reason.
+const NODES: &str = "XML nodes (elements, text and comments)";
+
+/// Bounds what roxmltree allocates besides nodes (which `nodes_limit` bounds as it parses), in
+/// one pass over the text before parsing: attributes in all and on one element, and namespace
+/// declarations. Comments, CDATA sections and processing instructions are skipped as the parser
+/// skips them; inside a tag every `=` outside quotes is counted, so the count is never below the
+/// parser's.
+fn check_markup_bounds(text: &str) -> Result<(), MetadataError> {
+    let too_many = |what, limit| Err(MetadataError::TooManyXmlParts { what, limit });
+    if text.matches("xmlns").count() > MAX_NAMESPACE_DECLARATIONS {
+        return too_many("namespace declarations (xmlns)", MAX_NAMESPACE_DECLARATIONS);
+    }
+    let bytes = text.as_bytes();
+    let skip_to = |from: usize, end: &str| text[from..].find(end).map_or(bytes.len(), |i| from + i + end.len());
+    let mut attributes = 0usize;
+    let mut i = 0;
+    while let Some(offset) = text[i..].find('<') {
+        let start = i + offset;
+        let rest = &bytes[start..];
+        if rest.starts_with(b"<!--") {
+            i = skip_to(start + 4, "-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(start + 9, "]]>");
+        } else if rest.starts_with(b"<?") {
+            i = skip_to(start + 2, "?>");
+        } else {
+            let mut quote = None;
+            let mut on_element = 0usize;
+            let mut j = start + 1;
+            while j < bytes.len() {
+                match (quote, bytes[j]) {
+                    (Some(q), b) if b == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b @ (b'"' | b'\'')) => quote = Some(b),
+                    (None, b'=') => on_element += 1,
+                    (None, b'>') => break,
+                    (None, _) => {}
+                }
+                j += 1;
+            }
+            if on_element > MAX_ATTRIBUTES_PER_ELEMENT {
+                return too_many("attributes on one element", MAX_ATTRIBUTES_PER_ELEMENT);
+            }
+            attributes += on_element;
+            if attributes > MAX_ATTRIBUTES {
+                return too_many("attributes", MAX_ATTRIBUTES);
+            }
+            i = j.saturating_add(1).min(bytes.len());
+        }
+    }
+    Ok(())
+}
+
 fn parse_error(e: roxmltree::Error) -> MetadataError {
     match e {
         roxmltree::Error::DtdDetected => MetadataError::DoctypeNotAllowed,
+        roxmltree::Error::NodesLimitReached => {
+            MetadataError::TooManyXmlParts { what: NODES, limit: MAX_XML_NODES as usize }
+        }
+        roxmltree::Error::AttributesLimitReached => {
+            MetadataError::TooManyXmlParts { what: "attributes", limit: MAX_ATTRIBUTES }
+        }
+        roxmltree::Error::NamespacesLimitReached => {
+            MetadataError::TooManyXmlParts { what: "namespace declarations (xmlns)", limit: MAX_NAMESPACE_DECLARATIONS }
+        }
         other => {
             let pos = other.pos();
             MetadataError::NotWellFormed { line: pos.row, column: pos.col, detail: other.to_string() }
@@ -1551,6 +1651,84 @@ mod tests {
         let err = refuse(&doc, after());
         assert_eq!(err, MetadataError::TooLong { chars });
         assert!(err.to_string().contains(&format!("has {chars} characters, more than the 10000000")));
+    }
+
+    // ---- bounds on the parse ----
+
+    #[test]
+    fn real_metadata_is_far_below_every_parse_bound() {
+        for name in [
+            "adfs2-federationmetadata.xml",
+            "google-workspace-edited.xml",
+            "okta-dev.xml",
+            "shibboleth-idp-generated.xml",
+            "shibboleth-idp-v2-msidlab.xml",
+            "testshib-entities-aggregate.xml",
+        ] {
+            let Some(bytes) = corpus(name) else {
+                return;
+            };
+            let text = std::str::from_utf8(&bytes).unwrap();
+            let doc = roxmltree::Document::parse(text).unwrap();
+            let nodes = doc.descendants().count();
+            let attributes: Vec<usize> = doc.descendants().map(|n| n.attributes().len()).collect();
+            let declarations = text.matches("xmlns").count();
+            assert!(nodes * 100 < MAX_XML_NODES as usize, "{name}: {nodes} nodes");
+            assert!(attributes.iter().sum::<usize>() * 100 < MAX_ATTRIBUTES, "{name}: {attributes:?}");
+            assert!(attributes.iter().max().unwrap() * 50 < MAX_ATTRIBUTES_PER_ELEMENT, "{name}");
+            assert!(declarations * 10 < MAX_NAMESPACE_DECLARATIONS, "{name}: {declarations} xmlns");
+            check_markup_bounds(text).expect(name);
+        }
+    }
+
+    #[test]
+    fn a_document_at_the_node_bound_is_accepted_and_one_node_more_is_refused() {
+        let base = roxmltree::Document::parse(MINIMAL).unwrap().descendants().count();
+        let with =
+            |extra: usize| edit(MINIMAL, "<md:Organization>", &format!("{}<md:Organization>", "<a/>".repeat(extra)));
+        let at_bound = with(MAX_XML_NODES as usize - base);
+        assert_eq!(roxmltree::Document::parse(&at_bound).unwrap().descendants().count(), MAX_XML_NODES as usize);
+        validate(at_bound.as_bytes(), after()).expect("exactly at the bound");
+        let err = refuse(&with(MAX_XML_NODES as usize - base + 1), after());
+        assert_eq!(err, MetadataError::TooManyXmlParts { what: NODES, limit: MAX_XML_NODES as usize });
+        assert!(err.to_string().contains("more than 100000 XML nodes"), "{err}");
+    }
+
+    #[test]
+    fn attributes_and_namespace_declarations_are_bounded_before_parsing() {
+        let attributes = |n: usize| (0..n).map(|i| format!(" a{i}=\"\"")).collect::<String>();
+        let with = |markup: &str| edit(MINIMAL, "<md:Organization>", &format!("{markup}<md:Organization>"));
+        let per_element =
+            MetadataError::TooManyXmlParts { what: "attributes on one element", limit: MAX_ATTRIBUTES_PER_ELEMENT };
+
+        validate(with(&format!("<x{}/>", attributes(1000))).as_bytes(), after()).expect("1000 attributes");
+        assert_eq!(refuse(&with(&format!("<x{}/>", attributes(1001))), after()), per_element);
+        // Quotes, comments and CDATA sections do not hide attributes from the count.
+        let hidden = format!("<!-- ' --><![CDATA[ \" ]]><x q=\">\" r='\"'{}/><!-- ' -->", attributes(1000));
+        assert_eq!(refuse(&with(&hidden), after()), per_element);
+        // Across elements.
+        let many = format!("<x{}/>", attributes(1000)).repeat(101);
+        assert_eq!(
+            refuse(&with(&many), after()),
+            MetadataError::TooManyXmlParts { what: "attributes", limit: MAX_ATTRIBUTES }
+        );
+        // An `=` in text, a comment or a value is no attribute.
+        let text = format!("<x a=\"{}\">{}<!--{}--></x>", "=".repeat(5000), "=".repeat(200_000), "=".repeat(5000));
+        validate(with(&text).as_bytes(), after()).expect("= outside tags");
+
+        let declarations =
+            |n: usize| (0..n).map(|i| format!("<x xmlns:p{i}=\"urn:x\">")).collect::<String>() + &"</x>".repeat(n);
+        let already = MINIMAL.matches("xmlns").count();
+        validate(with(&declarations(MAX_NAMESPACE_DECLARATIONS - already)).as_bytes(), after()).expect("1000 xmlns");
+        let err = refuse(&with(&declarations(MAX_NAMESPACE_DECLARATIONS - already + 1)), after());
+        assert_eq!(
+            err,
+            MetadataError::TooManyXmlParts {
+                what: "namespace declarations (xmlns)",
+                limit: MAX_NAMESPACE_DECLARATIONS
+            }
+        );
+        assert!(err.to_string().contains("federation aggregate"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct HttpsIdp {
     pub port: u16,
     pub ca_pem: PathBuf,
     pub state: Arc<Mutex<IdpState>>,
-    /// Bytes of `/huge` actually written before the client went away.
+    /// Bytes of `/huge` (or `/huge-continuation`) actually written before the client went away.
     pub huge_bytes_sent: Arc<AtomicUsize>,
     /// TCP connections accepted (a refused fetch must open none).
     pub connections: Arc<AtomicUsize>,
@@ -132,7 +132,8 @@ async fn serve(
     let redirect = |to: String| {
         format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
     };
-    let response: Vec<u8> = match path.as_str() {
+    // A query string (a token some IdPs want) does not change what a path serves.
+    let response: Vec<u8> = match path.split('?').next().unwrap_or_default() {
         "/metadata.xml" if if_none_match.as_deref() == Some(etag.as_str()) => {
             format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n").into_bytes()
         }
@@ -162,6 +163,21 @@ async fn serve(
             let chunk = vec![b' '; 64 * 1024];
             for _ in 0..400 {
                 // 400 × 64 KiB = 26 MB, well past the 10,000,000-character cap.
+                if tls.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                huge.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+            let _ = tls.shutdown().await;
+            return;
+        }
+        "/huge-continuation" => {
+            // No Content-Length, and not one character: every byte is a UTF-8 continuation byte
+            // (0x80), so only a cap on bytes stops the client. 3,200 × 64 KiB = 210 MB.
+            let _ =
+                tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n").await;
+            let chunk = vec![0x80u8; 64 * 1024];
+            for _ in 0..3200 {
                 if tls.write_all(&chunk).await.is_err() {
                     return;
                 }
