@@ -111,7 +111,9 @@ BASELINE_CALLS = {
     "Delete": ["iam:DeleteSAMLProvider"],
 }
 TYPES = ("Create", "Update", "Delete")
-TARGETS = {"cold": 1 / 5, "rss": 1 / 3, "zip_arm64": 3_000_000, "overhead_ms": 1.0}
+# Cold start at most an eighth of the baseline's, the origin check included; the arm64 zip at
+# most 3.5 MiB (the budget once the origin check brought the CloudFormation SDK in).
+TARGETS = {"cold": 1 / 8, "rss": 1 / 3, "zip_arm64": 3.5 * 1024 * 1024, "overhead_ms": 1.0}
 # The memory phase: the template's MemorySize, and samlfed's bounds (src/metadata/mod.rs
 # MAX_DOCUMENT_BYTES, src/metadata/validate.rs MAX_XML_NODES).
 MEMORY_SIZE_MIB = 128
@@ -933,7 +935,7 @@ class Report:
             rows.append((label, fmt(a), fmt(b) if B else "", fmt_ratio(a, b) if B else "", verdict))
 
         for t in TYPES:
-            add(f"cold start {t} (ms)", f"cold_{t}", "A/B <= 0.20", ratio_target=TARGETS["cold"])
+            add(f"cold start {t} (ms)", f"cold_{t}", "A/B <= 0.125", ratio_target=TARGETS["cold"])
         add("  of which init: exec -> first /next (ms)", "init")
         add("  CPU: exec -> first /next (ms)", "init_cpu")
         add("  CPU: exec -> end of first event (ms)", "cold_cpu")
@@ -959,7 +961,7 @@ class Report:
                 label += " (native build, see notes)"
             target = ""
             if arch == "arm64":
-                target = "A <= 3 MB " + ("-" if a is None else ("met" if a <= TARGETS["zip_arm64"] else "MISSED"))
+                target = "A <= 3.5 MiB " + ("-" if a is None else ("met" if a <= TARGETS["zip_arm64"] else "MISSED"))
             rows.append((label, mb(a), mb(base) if B else "", fmt_ratio(a, base) if (B and a) else "", target))
         for t in TYPES:
             a = A[f"calls_{t}"]

@@ -65,7 +65,12 @@ pub enum HttpsError {
 /// certificates.
 pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
     let allow_loopback = settings.test_allow_loopback;
-    let mut builder = crate::tls::reqwest_builder()
+    // A test CA replaces the system roots, which a shared TLS configuration could not.
+    let builder = match settings.test_ca_pem {
+        Some(_) => crate::tls::reqwest_builder_with_own_roots(),
+        None => crate::tls::reqwest_builder(),
+    };
+    let mut builder = builder
         // Never a proxy from HTTPS_PROXY / ALL_PROXY: the address check must see every address.
         .no_proxy()
         .https_only(true)
