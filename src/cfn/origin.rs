@@ -15,9 +15,10 @@
 //! | Delete | `DELETE_IN_PROGRESS` with the event's physical id (stack deletion, rollback of a failed Create); or, with another physical id or none, the stack in `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS` / `UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS` (the old resource of a replacement, a resource removed from the template) |
 //!
 //! Anything else is refused: no AWS change, a FAILED answer saying no CloudFormation operation on
-//! that resource is in progress, an ERROR log line and the `ForgedEvents` metric. Costs one read
-//! call per event, two for a cleanup Delete; a refusal is asked again a few times first, so a
-//! record that lags behind the request it describes does not refuse a real operation.
+//! that resource is in progress, an ERROR log line and the `OriginCheckRefusals` metric. Costs one
+//! read call per event, never more than two: a cleanup Delete asks the stack too, and a refusal
+//! asks the resource once more first, so a record that lags behind the request it describes does
+//! not refuse a real operation.
 
 use std::time::Duration;
 
@@ -59,9 +60,9 @@ pub enum Refusal {
 pub const CLEANUP_STATUSES: [&str; 2] =
     ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"];
 
-/// How often a refusal is asked again, and how long apart: CloudFormation's record may lag a
-/// moment behind the request it sent (AWS documents no read-after-write guarantee for it).
-pub const ATTEMPTS: u32 = 3;
+/// How long to wait before asking once more when the record does not show the operation:
+/// CloudFormation's record may lag a moment behind the request it sent (AWS documents no
+/// read-after-write guarantee for it).
 pub const RETRY_AFTER: Duration = Duration::from_millis(700);
 
 /// Is `kind` of `resource_type` what the record `observed` (`None`: no such resource) shows?
@@ -96,6 +97,8 @@ fn judge(kind: &RequestKind, resource_type: &str, observed: Option<&Observed>) -
 }
 
 /// Asks CloudFormation whether it is running `kind` on `logical_id` of `stack_id`; `Ok` means act.
+/// Two read calls at most: the resource, then either the stack (a Delete of another physical id)
+/// or, after [`RETRY_AFTER`], the resource once more (a record that may lag).
 pub async fn check(
     cloudformation: &aws_sdk_cloudformation::Client,
     stack_id: &str,
@@ -103,25 +106,30 @@ pub async fn check(
     resource_type: &str,
     kind: &RequestKind,
 ) -> Result<(), Refusal> {
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        if attempt > 1 {
-            tokio::time::sleep(RETRY_AFTER).await;
+    let refused =
+        |seen: String| Refusal::NoOperation { logical_id: logical_id.to_string(), request: kind.name(), seen };
+    let observed = describe_resource(cloudformation, stack_id, logical_id).await?;
+    match judge(kind, resource_type, observed.as_ref()) {
+        Judgement::Allowed => Ok(()),
+        Judgement::AskStack => {
+            let status = describe_stack_status(cloudformation, stack_id, logical_id).await?;
+            if CLEANUP_STATUSES.contains(&status.as_str()) {
+                Ok(())
+            } else {
+                Err(refused(format!("the stack is {status}, not in a cleanup phase")))
+            }
         }
-        let observed = describe_resource(cloudformation, stack_id, logical_id).await?;
-        match judge(kind, resource_type, observed.as_ref()) {
-            Judgement::Allowed => return Ok(()),
-            Judgement::Refused(seen) => last = seen,
-            Judgement::AskStack => {
-                let status = describe_stack_status(cloudformation, stack_id, logical_id).await?;
-                if CLEANUP_STATUSES.contains(&status.as_str()) {
-                    return Ok(());
-                }
-                last = format!("the stack is {status}, not in a cleanup phase");
+        Judgement::Refused(_) => {
+            tokio::time::sleep(RETRY_AFTER).await;
+            let observed = describe_resource(cloudformation, stack_id, logical_id).await?;
+            match judge(kind, resource_type, observed.as_ref()) {
+                Judgement::Allowed => Ok(()),
+                // A third call is not made: a Delete that now asks for the stack is refused too.
+                Judgement::Refused(seen) => Err(refused(seen)),
+                Judgement::AskStack => Err(refused("the resource's record changed while it was read".into())),
             }
         }
     }
-    Err(Refusal::NoOperation { logical_id: logical_id.to_string(), request: kind.name(), seen: last })
 }
 
 /// `DescribeStackResource`; `None` when CloudFormation says the stack has no such resource.
@@ -207,6 +215,83 @@ mod tests {
         let role = Observed { resource_type: "Custom::SAMLRole".into(), ..seen("CREATE_IN_PROGRESS", "") };
         assert!(matches!(judge(&RequestKind::Create, PROVIDER, Some(&role)), Judgement::Refused(_)));
         assert!(matches!(judge(&RequestKind::Create, PROVIDER, None), Judgement::Refused(_)));
+    }
+
+    mod calls {
+        use super::*;
+        use aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput;
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+        use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackResourceDetail, StackStatus};
+        use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+
+        const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/federation/guid";
+
+        fn shows(status: ResourceStatus, physical_id: &str) -> DescribeStackResourceOutput {
+            let detail = StackResourceDetail::builder()
+                .logical_resource_id("SAMLProvider")
+                .resource_type(PROVIDER)
+                .resource_status(status)
+                .physical_resource_id(physical_id)
+                .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                .build();
+            DescribeStackResourceOutput::builder().stack_resource_detail(detail).build()
+        }
+
+        fn resource_rule(answers: Vec<DescribeStackResourceOutput>) -> Rule {
+            let mut rule = mock!(aws_sdk_cloudformation::Client::describe_stack_resource).sequence();
+            for answer in answers {
+                rule = rule.output(move || answer.clone());
+            }
+            rule.build()
+        }
+
+        fn stack_rule(status: StackStatus) -> Rule {
+            mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(move || {
+                let stack = Stack::builder()
+                    .stack_name("federation")
+                    .stack_status(status.clone())
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .build();
+                DescribeStacksOutput::builder().stacks(stack).build()
+            })
+        }
+
+        /// The cost bound: never more than two read calls, whatever CloudFormation answers.
+        #[tokio::test]
+        async fn a_refusal_asks_the_resource_once_more_and_no_more() {
+            let resource = resource_rule(vec![shows(ResourceStatus::UpdateComplete, ARN); 3]);
+            let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&resource]);
+            let err = check(&client, STACK, "SAMLProvider", PROVIDER, &update(ARN)).await.unwrap_err();
+            assert!(matches!(err, Refusal::NoOperation { .. }), "{err}");
+            assert_eq!(resource.num_calls(), 2);
+        }
+
+        #[tokio::test]
+        async fn a_record_that_lags_is_read_again_before_refusing() {
+            let lagging =
+                vec![shows(ResourceStatus::UpdateComplete, ARN), shows(ResourceStatus::UpdateInProgress, ARN)];
+            let resource = resource_rule(lagging);
+            let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&resource]);
+            assert_eq!(check(&client, STACK, "SAMLProvider", PROVIDER, &update(ARN)).await, Ok(()));
+            assert_eq!(resource.num_calls(), 2);
+        }
+
+        #[tokio::test]
+        async fn a_cleanup_delete_asks_the_stack_and_nothing_else() {
+            let new = "arn:aws:iam::123456789012:saml-provider/Okta2";
+            for (status, allowed) in [
+                (StackStatus::UpdateCompleteCleanupInProgress, true),
+                (StackStatus::UpdateRollbackCompleteCleanupInProgress, true),
+                (StackStatus::UpdateComplete, false),
+            ] {
+                let resource = resource_rule(vec![shows(ResourceStatus::UpdateComplete, new)]);
+                let stack = stack_rule(status.clone());
+                let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&resource, &stack]);
+                let verdict = check(&client, STACK, "SAMLProvider", PROVIDER, &delete(ARN)).await;
+                assert_eq!(verdict.is_ok(), allowed, "{status:?}: {verdict:?}");
+                assert_eq!(resource.num_calls() + stack.num_calls(), 2, "{status:?}");
+            }
+        }
     }
 
     #[test]
