@@ -349,9 +349,13 @@ async fn role_properties_not_yet_covered_are_refused_naming_the_property() {
 #[tokio::test(flavor = "multi_thread")]
 async fn documents_that_are_not_one_saml2_idp_are_refused_with_the_reason() {
     let h = Harness::start().await;
-    let aggregate = std::fs::read("/work/shared/idp-metadata/testshib-entities-aggregate.xml").or_else(|_| {
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/idp-metadata/testshib-entities-aggregate.xml"))
-    });
+    // The real aggregate from ../shared, where it is (CI has it: a missing one fails there).
+    let aggregate =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/idp-metadata/testshib-entities-aggregate.xml"));
+    assert!(aggregate.is_ok() || std::env::var("CI").as_deref() != Ok("true"), "CI=true but ../shared is missing");
+    if aggregate.is_err() {
+        eprintln!("skipped the real aggregate: ../shared/idp-metadata not present");
+    }
     let utf16: Vec<u8> =
         [0xFF, 0xFE].into_iter().chain(idp_metadata().encode_utf16().flat_map(u16::to_le_bytes)).collect();
     let not_x509 =
