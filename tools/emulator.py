@@ -150,6 +150,7 @@ from moto.iam.exceptions import (  # noqa: E402
     ValidationError,
 )
 from moto.iam.models import IAMBackend, get_account_id_from  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator  # noqa: E402
 from moto.iam.responses import IamResponse  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -208,7 +209,14 @@ def account_for_environ(environ: dict[str, Any]) -> str:
         return environ["HTTP_X_MOTO_ACCOUNT_ID"]
     auth = environ.get("HTTP_AUTHORIZATION")
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    return twelve_digit_account(auth, query) or get_account_id_from(access_key_id(auth, query) or "")
+    key = access_key_id(auth, query)
+    if not key:
+        # An unsigned request (a custom resource's PUT to its ResponseURL): moto's default account.
+        # Not get_account_id_from(""): it answers the same after visiting iam_backends[account][p]
+        # for every account and partition, which creates each missing IAM backend and loads its
+        # AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES) — seconds with many accounts.
+        return DEFAULT_ACCOUNT_ID
+    return twelve_digit_account(auth, query) or get_account_id_from(key)
 
 
 # ---------------------------------------------------------------------------------------------
