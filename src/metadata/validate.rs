@@ -1028,6 +1028,16 @@ mod tests {
         ts("2026-01-01T00:00:00Z")
     }
 
+    /// Every document of the corpus (`../shared/idp-metadata/SOURCES.md`), each with a verdict here.
+    const CORPUS_FILES: [&str; 6] = [
+        "adfs2-federationmetadata.xml",
+        "google-workspace-edited.xml",
+        "okta-dev.xml",
+        "shibboleth-idp-generated.xml",
+        "shibboleth-idp-v2-msidlab.xml",
+        "testshib-entities-aggregate.xml",
+    ];
+
     /// Reads a corpus file, or says why the test is skipped (a user's clone has no ../shared).
     /// CI always has it beside the clone: there (`CI=true`) a missing corpus fails the test.
     fn corpus(name: &str) -> Option<Vec<u8>> {
@@ -1194,19 +1204,11 @@ mod tests {
         if corpus("okta-dev.xml").is_none() {
             return;
         }
-        let known = [
-            "adfs2-federationmetadata.xml",
-            "google-workspace-edited.xml",
-            "okta-dev.xml",
-            "shibboleth-idp-generated.xml",
-            "shibboleth-idp-v2-msidlab.xml",
-            "testshib-entities-aggregate.xml",
-        ];
         for entry in std::fs::read_dir(CORPUS_DIR).expect("corpus dir") {
             let name = entry.expect("entry").file_name();
             let name = name.to_string_lossy();
             if name.ends_with(".xml") {
-                assert!(known.contains(&name.as_ref()), "no test for {name}");
+                assert!(CORPUS_FILES.contains(&name.as_ref()), "no test for {name}");
             }
         }
     }
@@ -1662,14 +1664,7 @@ mod tests {
 
     #[test]
     fn real_metadata_is_far_below_every_parse_bound() {
-        for name in [
-            "adfs2-federationmetadata.xml",
-            "google-workspace-edited.xml",
-            "okta-dev.xml",
-            "shibboleth-idp-generated.xml",
-            "shibboleth-idp-v2-msidlab.xml",
-            "testshib-entities-aggregate.xml",
-        ] {
+        for name in CORPUS_FILES {
             let Some(bytes) = corpus(name) else {
                 return;
             };
