@@ -255,14 +255,7 @@ impl Deployment {
     }
 
     async fn provider_names(&self) -> Vec<String> {
-        let out = self.iam.list_saml_providers().send().await.expect("ListSAMLProviders");
-        let mut names: Vec<String> = out
-            .saml_provider_list()
-            .iter()
-            .filter_map(|p| p.arn().and_then(|a| a.rsplit('/').next()).map(str::to_string))
-            .collect();
-        names.sort();
-        names
+        support::harness::provider_names(&self.iam).await
     }
 
     /// The role, its trust policy, its managed policies and its tags (`key=value`, sorted), or

@@ -224,14 +224,7 @@ impl Harness {
 
     /// The names of the SAML providers in the account.
     pub async fn provider_names(&self) -> Vec<String> {
-        let list = self.iam.list_saml_providers().send().await.expect("list providers");
-        let mut names: Vec<String> = list
-            .saml_provider_list()
-            .iter()
-            .filter_map(|p| p.arn().and_then(|a| a.rsplit('/').next()).map(str::to_string))
-            .collect();
-        names.sort();
-        names
+        provider_names(&self.iam).await
     }
 
     pub fn provider_arn(name: &str) -> String {
@@ -258,6 +251,18 @@ impl Harness {
             .expect("create foreign provider");
         self.emulator.clear_calls().await;
     }
+}
+
+/// The names of the SAML providers `iam` sees, sorted.
+pub async fn provider_names(iam: &aws_sdk_iam::Client) -> Vec<String> {
+    let list = iam.list_saml_providers().send().await.expect("list providers");
+    let mut names: Vec<String> = list
+        .saml_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().and_then(|a| a.rsplit('/').next()).map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
 
 /// The provider's tags as a sorted list of `key=value`.
