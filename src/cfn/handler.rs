@@ -205,7 +205,7 @@ async fn verify_origin(deps: &Deps, request: &Request, give_up_at: Option<Instan
         None => check.await,
     };
     verdict.map_err(|refusal| {
-        tracing::error!(error = %refusal, "refused the event: no CloudFormation operation on this resource is in progress; nothing was changed");
+        tracing::error!(error = %refusal, "refused the event: the origin check did not find a CloudFormation operation on this resource in progress; nothing was changed");
         metrics::origin_check_refused();
         refusal.to_string()
     })
