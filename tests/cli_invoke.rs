@@ -1,5 +1,6 @@
-//! `samlfed invoke` drives the real `bootstrap` binary through the CLI's own one-event Lambda
-//! Runtime API, against the emulator, and prints the response CloudFormation would have read.
+//! `samlfed invoke` sends an event with lambda:Invoke to the function the emulator deployed from
+//! the real `bootstrap` (`tools/emulator.py --function`, the docs' own set-up) and prints the
+//! response CloudFormation would have read.
 #![cfg(feature = "cli")]
 
 mod support;
@@ -13,11 +14,15 @@ use support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metadata/idp-minimal.xml");
 const PROVIDER_ARN: &str = "arn:aws:iam::123456789012:saml-provider/CliOkta";
 
-/// Runs `samlfed invoke --function bootstrap …` against the emulator, with a clean environment.
+/// An emulator with the function `samlfed` deployed from this build's `bootstrap`.
+fn emulator_with_function() -> Emulator {
+    Emulator::start_with(&["--function", env!("CARGO_BIN_EXE_bootstrap")])
+}
+
+/// Runs `samlfed invoke …` against the emulator, with a clean environment.
 async fn invoke(emulator: &Emulator, args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
         .arg("invoke")
-        .args(["--function", env!("CARGO_BIN_EXE_bootstrap"), "--timeout", "30"])
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -45,7 +50,7 @@ async fn provider_exists(emulator: &Emulator) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_then_delete_through_the_real_binary_prints_each_response() {
-    let emulator = Emulator::start();
+    let emulator = emulator_with_function();
     let document = format!("MetadataDocument=@{FIXTURE}");
     let out = invoke(&emulator, &["--create", "--property", "Name=CliOkta", "--property", &document, "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -54,6 +59,7 @@ async fn create_then_delete_through_the_real_binary_prints_each_response() {
         created["function_result"],
         json!({"kind": "response", "body": {"Status": "SUCCESS", "Delivered": true}})
     );
+    assert_eq!(created["function_arn"], "arn:aws:lambda:us-east-1:123456789012:function:samlfed");
     assert_eq!(created["response"]["Status"], "SUCCESS");
     assert_eq!(created["response"]["PhysicalResourceId"], PROVIDER_ARN);
     assert_eq!(created["response"]["Data"]["EntityId"], "https://idp.example.com/saml2/idp");
@@ -61,7 +67,7 @@ async fn create_then_delete_through_the_real_binary_prints_each_response() {
     assert!(provider_exists(&emulator).await, "the function created the provider in IAM");
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .args(["invoke", "--function", env!("CARGO_BIN_EXE_bootstrap"), "--delete", "--physical-id", PROVIDER_ARN])
+        .args(["invoke", "--delete", "--physical-id", PROVIDER_ARN])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", emulator.endpoint())
@@ -81,7 +87,7 @@ async fn create_then_delete_through_the_real_binary_prints_each_response() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_request_exits_1_with_the_reason() {
-    let emulator = Emulator::start();
+    let emulator = emulator_with_function();
     let out =
         invoke(&emulator, &["--create", "--property", "Name=bad/name", "--property", "MetadataDocument=<x/>"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -92,7 +98,7 @@ async fn a_failed_request_exits_1_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_file_is_sent_with_the_local_response_url() {
-    let emulator = Emulator::start();
+    let emulator = emulator_with_function();
     let dir = std::env::temp_dir().join(format!("samlfed-cli-invoke-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("create.json");
@@ -118,35 +124,21 @@ async fn an_event_file_is_sent_with_the_local_response_url() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_function_that_dies_or_never_polls_is_an_error_not_a_hang() {
-    let emulator = Emulator::start();
+async fn a_function_that_dies_or_does_not_exist_is_an_error_not_a_hang() {
+    // A "function" whose bootstrap exits at once: Lambda answers the invocation with a function error.
+    let emulator = Emulator::start_with(&["--function", "/bin/false"]);
     let started = std::time::Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .args(["invoke", "--create", "--property", "Name=X", "--function", "/bin/false"])
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .await
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("exited with exit status: 1 before answering"), "{err}");
+    let out = invoke(&emulator, &["--create", "--property", "Name=X", "--json"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = report(&out);
+    assert_eq!(report["function_result"]["kind"], "error", "{report}");
+    assert_eq!(report["function_result"]["body"]["errorType"], "Runtime.ExitError", "{report}");
+    assert_eq!(report["response"], Value::Null, "nothing answered CloudFormation");
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .args(["invoke", "--create", "--property", "Name=X", "--startup-timeout", "1"])
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .await
-        .unwrap();
+    let out = invoke(&emulator, &["--create", "--property", "Name=X", "--function-name", "nobody"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("start it with SAMLFED_ORIGIN_CHECK=off AWS_LAMBDA_RUNTIME_API=127.0.0.1:"), "{err}");
-    assert!(err.contains("no function asked for the event within 1 s"), "{err}");
+    assert!(err.contains("GetFunctionConfiguration") && err.contains("nobody"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
@@ -158,7 +150,7 @@ fn bad_invocations_are_usage_errors() {
         vec!["invoke", "--delete"],
         vec!["invoke", "--create", "--property", "NoEquals"],
         vec!["invoke", "--create", "--property", "Tags=[not json"],
-        vec!["invoke", "--create", "--function-arn", "arn:aws:iam::123456789012:role/x"],
+        vec!["invoke", "--create", "--function", "target/release/bootstrap"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
             .args(&args)

@@ -20,9 +20,8 @@ use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
 use samlfed::cfn::handler::Deps;
 use serde_json::{json, Value};
 use support::fault_proxy::{clients_via, refused_port, Fault, FaultProxy, Match};
-use support::function::Function;
-use support::harness::{tags_of, Harness, FUNCTION_ARN, FUNCTION_KEY, METADATA_BUCKET};
-use support::runtime_api::{Outcome, RuntimeApi};
+use support::function::{Function, Outcome};
+use support::harness::{tags_of, Harness, FUNCTION_KEY, METADATA_BUCKET};
 use support::{idp_metadata, idp_metadata_variant};
 
 const LOGICAL_ID: &str = "IdentityProvider";
@@ -813,16 +812,20 @@ async fn a_replacement_that_fails_after_iam_made_the_new_provider_removes_it_and
 /// The real binary with one environment change; the Create is answered FAILED, once, and IAM is untouched.
 async fn cold_start_answers_failed(extra_env: &[(&str, &str)], phrases: &[&str]) {
     let h = Harness::start().await;
-    let mut api = RuntimeApi::start(FUNCTION_ARN);
     // Belt and braces: whatever the SDK's credential and region chains try, IMDS is on a dead loopback port.
     let imds = format!("http://127.0.0.1:{}", refused_port());
     let mut env = vec![("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str())];
     env.extend_from_slice(extra_env);
-    let function = Function::start(&api, &h.emulator.endpoint(), &env);
+    let function = Function::start(&h.emulator, 20, &env).await;
     let create = h.create(LOGICAL_ID, json!({"Name": "Okta", "MetadataDocument": idp_metadata()})).await;
     h.emulator.record_operation(&create).await;
-    let outcome = tokio::task::block_in_place(|| api.invoke(&create, Duration::from_secs(20)));
-    assert_eq!(outcome, Outcome::Response(json!({"Status": "FAILED", "Delivered": true})), "{}", function.output());
+    let outcome = function.invoke(&create).await;
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"Status": "FAILED", "Delivered": true})),
+        "{}",
+        function.output().await
+    );
     assert_eq!(h.response_puts().await, 1);
     let response = h.response(&create).await.unwrap();
     assert_failed(&response, phrases);
@@ -842,7 +845,12 @@ async fn a_cold_start_without_credentials_answers_failed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cold_start_without_a_region_answers_failed() {
-    cold_start_answers_failed(&[("AWS_REGION", "")], &["the origin check could not ask CloudFormation"]).await;
+    // Lambda sets both AWS_REGION and AWS_DEFAULT_REGION; the SDK reads either.
+    cold_start_answers_failed(
+        &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "")],
+        &["the origin check could not ask CloudFormation"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,10 +12,9 @@ use std::time::Duration;
 use samlfed::cfn::handler::Deps;
 use serde_json::{json, Value};
 use support::fault_proxy::ConnectionCounter;
-use support::function::Function;
-use support::harness::{Harness, FUNCTION_ARN};
+use support::function::{Function, Outcome};
+use support::harness::Harness;
 use support::https_idp::HttpsIdp;
-use support::runtime_api::{Outcome, RuntimeApi};
 use support::{idp_metadata, sha256_hex};
 
 async fn run_with(h: &Harness, deps: &Deps, props: Value) -> Value {
@@ -181,22 +180,22 @@ async fn a_metadata_url_s_userinfo_and_query_never_reach_a_reason_or_a_log_line(
         (format!("https://169.254.169.254/latest/meta-data/?{q}"), "never fetches"),
     ];
     // Through the real binary, so that its log lines are seen as well as its answers.
-    let mut api = RuntimeApi::start(FUNCTION_ARN);
     let ca_pem = idp.ca_pem.to_string_lossy().to_string();
     let function = Function::start(
-        &api,
-        &h.emulator.endpoint(),
+        &h.emulator,
+        30,
         &[
             ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
             ("SAMLFED_TEST_CA_PEM", ca_pem.as_str()),
             ("SAMLFED_TEST_ALLOW_LOOPBACK", "1"),
             ("SAMLFED_METADATA_TIMEOUT_MS", "2000"),
         ],
-    );
+    )
+    .await;
     for (url, phrase) in &cases {
         let event = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": url})).await;
         h.emulator.record_operation(&event).await;
-        let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
+        let outcome = function.invoke(&event).await;
         assert_eq!(outcome, Outcome::Response(json!({"Status": "FAILED", "Delivered": true})), "{url}");
         let response = h.response(&event).await.expect("answered");
         let reason = response["Reason"].as_str().unwrap();
@@ -210,7 +209,7 @@ async fn a_metadata_url_s_userinfo_and_query_never_reach_a_reason_or_a_log_line(
     assert!(response["Reason"].as_str().unwrap().contains("TLS handshake failed"), "{response}");
     assert_no_secret(&response.to_string(), &url);
 
-    let output = function.stop();
+    let output = function.stop().await;
     assert!(output.contains("answered CloudFormation"), "the function logged:\n{output}");
     assert_no_secret(&output, "the function's log");
     assert!(h.provider_names().await.is_empty());
@@ -228,28 +227,33 @@ async fn an_https_proxy_in_the_environment_is_never_used_for_metadata() {
     let proxies = [("HTTPS_PROXY", proxy_url.as_str()), ("https_proxy", proxy_url.as_str())];
 
     // Production settings: localhost resolves to 127.0.0.1, which is refused, proxy or not.
-    let mut api = RuntimeApi::start(FUNCTION_ARN);
-    let function = Function::start(
-        &api,
-        &h.emulator.endpoint(),
-        &[&proxies[..], &[("SAMLFED_TEST_CA_PEM", ca_pem.as_str())]].concat(),
-    );
+    let function =
+        Function::start(&h.emulator, 30, &[&proxies[..], &[("SAMLFED_TEST_CA_PEM", ca_pem.as_str())]].concat()).await;
     let event = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": idp.url("/metadata.xml")})).await;
     h.emulator.record_operation(&event).await;
-    let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
-    assert_eq!(outcome, Outcome::Response(json!({"Status": "FAILED", "Delivered": true})), "{}", function.output());
+    let outcome = function.invoke(&event).await;
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"Status": "FAILED", "Delivered": true})),
+        "{}",
+        function.output().await
+    );
     let response = h.response(&event).await.expect("answered");
     assert!(response["Reason"].as_str().unwrap().contains("resolves only to 127.0.0.1"), "{response}");
     drop(function);
 
     // With loopback allowed (test-only), the document is fetched directly, not through the proxy.
-    let mut api = RuntimeApi::start(FUNCTION_ARN);
     let allowed = [("SAMLFED_TEST_CA_PEM", ca_pem.as_str()), ("SAMLFED_TEST_ALLOW_LOOPBACK", "1")];
-    let function = Function::start(&api, &h.emulator.endpoint(), &[&proxies[..], &allowed[..]].concat());
+    let function = Function::start(&h.emulator, 30, &[&proxies[..], &allowed[..]].concat()).await;
     let event = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": idp.url("/metadata.xml")})).await;
     h.emulator.record_operation(&event).await;
-    let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
-    assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})), "{}", function.output());
+    let outcome = function.invoke(&event).await;
+    assert_eq!(
+        outcome,
+        Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})),
+        "{}",
+        function.output().await
+    );
     drop(function);
 
     std::thread::sleep(Duration::from_millis(100));

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use samlfed::logging::{lambda_level_of, lambda_sends, LambdaLevel};
 use serde_json::{json, Value};
-use support::function::{Function, SECRET_KEY, SESSION_TOKEN};
-use support::harness::{Harness, FUNCTION_ARN};
-use support::runtime_api::{Outcome, RuntimeApi};
+use support::function::{Function, Outcome, SECRET_KEY, SESSION_TOKEN};
+use support::harness::Harness;
 use support::{idp_metadata, idp_metadata_variant};
 
 /// A line of the fixture's certificate: if it shows, a document was logged.
@@ -47,12 +46,8 @@ struct Lifecycle {
 /// an undeliverable response, Delete — through the binary at `level`.
 async fn lifecycle(level: &str) -> Lifecycle {
     let h = Harness::start().await;
-    let mut api = RuntimeApi::start(FUNCTION_ARN);
-    let function = Function::start(
-        &api,
-        &h.emulator.endpoint(),
-        &[("AWS_LAMBDA_LOG_LEVEL", level), ("SAMLFED_RESPONSE_ATTEMPTS", "2")],
-    );
+    let function =
+        Function::start(&h.emulator, 30, &[("AWS_LAMBDA_LOG_LEVEL", level), ("SAMLFED_RESPONSE_ATTEMPTS", "2")]).await;
     let rotated = idp_metadata_variant("https://idp.example.org/rotated");
     let (url, _) = h.put_metadata("metadata/idp.xml", idp_metadata()).await;
     let (_, version) = h.put_metadata("metadata/idp.xml", rotated.clone()).await;
@@ -78,15 +73,20 @@ async fn lifecycle(level: &str) -> Lifecycle {
     for (status, event) in &events {
         secrets.extend(presigned_secrets(event));
         h.emulator.record_operation(event).await;
-        let outcome = tokio::task::block_in_place(|| api.invoke(event, Duration::from_secs(30)));
-        assert_eq!(outcome, Outcome::Response(json!({"Status": status, "Delivered": true})), "{}", function.output());
+        let outcome = function.invoke(event).await;
+        assert_eq!(
+            outcome,
+            Outcome::Response(json!({"Status": status, "Delivered": true})),
+            "{}",
+            function.output().await
+        );
     }
     // A refused event: a foreign ResponseURL carrying a presigned-looking query.
     let mut refused = h.create("Stolen", json!({"Name": "Stolen", "MetadataDocument": idp_metadata()})).await;
     secrets.extend(presigned_secrets(&refused));
     let stolen = refused["ResponseURL"].as_str().unwrap().replace(&h.emulator.endpoint(), "http://127.0.0.1:9");
     refused["ResponseURL"] = json!(stolen);
-    let outcome = tokio::task::block_in_place(|| api.invoke(&refused, Duration::from_secs(30)));
+    let outcome = function.invoke(&refused).await;
     assert!(matches!(&outcome, Outcome::Response(v) if v["Status"] == "REFUSED"), "{outcome:?}");
     // An answer that cannot be delivered (the response bucket does not exist: 404, final).
     let mut lost = h.delete("Lost", &arn, json!({})).await;
@@ -95,10 +95,10 @@ async fn lifecycle(level: &str) -> Lifecycle {
         lost["ResponseURL"].as_str().unwrap().replace("/cfn-custom-resource-responses/", "/no-such-bucket/");
     lost["ResponseURL"] = json!(misdirected);
     h.emulator.record_operation(&lost).await;
-    let outcome = tokio::task::block_in_place(|| api.invoke(&lost, Duration::from_secs(30)));
+    let outcome = function.invoke(&lost).await;
     assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": false})));
 
-    let output = function.stop();
+    let output = function.stop().await;
     Lifecycle { output, secrets, documents: vec![idp_metadata(), rotated] }
 }
 
@@ -213,19 +213,18 @@ async fn every_sdk_operation_is_counted_as_aws_time() {
 async fn the_certificate_expiry_metric_reaches_cloudwatch_at_every_log_level() {
     let h = Harness::start().await;
     for setting in LambdaLevel::ALL {
-        let mut api = RuntimeApi::start(FUNCTION_ARN);
-        let function = Function::start(&api, &h.emulator.endpoint(), &[("AWS_LAMBDA_LOG_LEVEL", setting.as_str())]);
+        let function = Function::start(&h.emulator, 30, &[("AWS_LAMBDA_LOG_LEVEL", setting.as_str())]).await;
         let name = format!("Okta-{}", setting.as_str());
         let event = h.create(&name, json!({"Name": name, "MetadataDocument": idp_metadata()})).await;
         h.emulator.record_operation(&event).await;
-        let outcome = tokio::task::block_in_place(|| api.invoke(&event, Duration::from_secs(30)));
+        let outcome = function.invoke(&event).await;
         assert_eq!(
             outcome,
             Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})),
             "{}",
-            function.output()
+            function.output().await
         );
-        let output = function.stop();
+        let output = function.stop().await;
         let metrics: Vec<&str> = output.lines().filter(|l| l.contains(r#""_aws""#)).collect();
         assert_eq!(metrics.len(), 1, "one metric line at {setting:?}:\n{output}");
         let metric: Value = serde_json::from_str(metrics[0]).expect("the metric line is JSON");

@@ -47,6 +47,9 @@ Every request the server handles is recorded, in arrival order, before it is dis
 * ``access_key``: the access key id that signed the request ("" if unsigned), so a test can tell
   the calls of the code under test from its own inspection calls in the same account.
 ``GET /_samlfed/calls`` returns the list as JSON; ``DELETE /_samlfed/calls`` clears it (204).
+``GET /_samlfed/lambda-output?FunctionArn=ARN`` returns what the function's process wrote (its
+log, which Lambda would send to CloudWatch Logs); ``&stop=true`` first ends the process, so the
+text is complete.
 Requests to ``/_samlfed/...`` and to moto's own ``/moto-api/...`` (reset, etc.) are never
 recorded. ``/_samlfed`` cannot collide with S3 path-style bucket paths: bucket names start with a
 lower-case letter or digit.
@@ -68,8 +71,11 @@ function (reused while its code and configuration stay the same), the function's
 becomes ``AWS_LAMBDA_LOG_FORMAT``/``AWS_LAMBDA_LOG_LEVEL``; ``Environment.Variables``), plus
 ``AWS_ENDPOINT_URL`` = this emulator and ``AWS_ACCESS_KEY_ID`` = the function's account id. Only
 OS-only runtimes (``provided.al2``, ``provided.al2023``) run. The processes' output goes to this
-emulator's stderr, each line prefixed ``lambda <name>:``; they are killed by PID when the emulator
-exits (and end by themselves when it dies, as their Runtime API goes away).
+emulator's stderr, each line prefixed ``lambda <name>:``, and to ``/_samlfed/lambda-output``; they
+are killed by PID when the emulator exits (and end by themselves when it dies, as their Runtime
+API goes away). ``--function PATH`` deploys the ``bootstrap`` at PATH at start-up as the function
+``samlfed`` (account 123456789012, us-east-1, ``SAMLFED_ORIGIN_CHECK=off``: no CloudFormation
+operation stands behind an event sent by hand), for ``samlfed invoke``.
 
 CloudFormation runs custom resources (test-only extension)
 -----------------------------------------------------------
@@ -119,6 +125,7 @@ import re
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -2112,6 +2119,16 @@ class EmulatorApp:
                 return [b""]
             start_response("405 Method Not Allowed", [("Allow", "POST, DELETE"), ("Content-Length", "0")])
             return [b""]
+        if path.rstrip("/") == "/_samlfed/lambda-output":
+            if method != "GET":
+                start_response("405 Method Not Allowed", [("Allow", "GET"), ("Content-Length", "0")])
+                return [b""]
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            arn = (query.get("FunctionArn") or [""])[0]
+            stop = (query.get("stop") or [""])[0] == "true"
+            body = LAMBDA_POOL.output(arn, stop=stop).encode()
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+            return [body]
         start_response("404 Not Found", [("Content-Length", "0")])
         return [b""]
 
@@ -2157,6 +2174,36 @@ class EmulatorApp:
 # ---------------------------------------------------------------------------------------------
 # Server
 # ---------------------------------------------------------------------------------------------
+LOCAL_FUNCTION_NAME = "samlfed"
+LOCAL_FUNCTION_ACCOUNT = "123456789012"
+
+
+def deploy_local_function(endpoint: str, bootstrap: str) -> str:
+    """``--function PATH``: the role and the function ``samlfed`` made through this emulator's own
+    API, as an operator would; returns the function's ARN."""
+    import boto3
+
+    with tempfile.TemporaryDirectory(prefix="samlfed-function-") as tmp:
+        zip_path = os.path.join(tmp, "bootstrap.zip")
+        lambda_local.package(bootstrap, zip_path)
+        code = Path(zip_path).read_bytes()
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                            aws_access_key_id=LOCAL_FUNCTION_ACCOUNT, aws_secret_access_key="local")
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    role = client("iam").create_role(RoleName="samlfed-local-function", AssumeRolePolicyDocument=json.dumps(trust))
+    fn = client("lambda").create_function(
+        FunctionName=LOCAL_FUNCTION_NAME, Runtime="provided.al2", Handler="bootstrap", Role=role["Role"]["Arn"],
+        Code={"ZipFile": code}, Timeout=60, MemorySize=128, LoggingConfig={"LogFormat": "JSON"},
+        Environment={"Variables": {"SAMLFED_ORIGIN_CHECK": "off"}},
+    )
+    log(f"deployed {bootstrap} as {fn['FunctionArn']} (origin check off)")
+    return str(fn["FunctionArn"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = pick a free one)")
@@ -2165,6 +2212,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-stdin-watchdog", action="store_true", help="do not exit when stdin reaches EOF (manual runs)"
+    )
+    parser.add_argument(
+        "--function", metavar="PATH",
+        help=f"deploy this bootstrap as the Lambda function {LOCAL_FUNCTION_NAME!r} (for samlfed invoke)",
     )
     args = parser.parse_args(argv)
 
@@ -2211,6 +2262,13 @@ def main(argv: list[str] | None = None) -> int:
 
     serving = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
     serving.start()
+    if args.function:
+        try:
+            deploy_local_function(f"http://127.0.0.1:{port}", args.function)
+        except Exception as exc:  # noqa: BLE001 - said plainly, then the emulator stops
+            log(f"--function {args.function}: {exc}")
+            LAMBDA_POOL.stop_all()
+            return 2
     print(f"PORT={port}", flush=True)
     log(f"listening on http://127.0.0.1:{port}")
 

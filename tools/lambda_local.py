@@ -33,7 +33,12 @@ https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html). This module doe
   answer by then is killed, as Lambda ends a timed-out execution environment, and the invocation
   fails with ``Sandbox.Timedout``; one whose process exits fails with ``Runtime.ExitError``.
 * The child's stdout and stderr go, line by line and prefixed with ``lambda <name>:``, to ``log``
-  (the emulator's stderr).
+  (the emulator's stderr), and are kept per function (the last ``OUTPUT_LIMIT`` bytes):
+  ``pool.output(arn)`` returns them, where Lambda would have sent them to CloudWatch Logs.
+* Test-only: an ``Environment.Variables`` entry named ``LOCAL_LAMBDA_SET_<NAME>`` sets ``<NAME>``
+  in the process even where Lambda reserves it (an empty value removes it). Real Lambda refuses
+  reserved names; the tests use this to start a function without credentials or Region, or with a
+  secret key of their own that no log line may contain. The entry itself is not passed on.
 
 Not done: layers, extensions, container images, runtimes other than OS-only ones, freezing the
 process between invocations, concurrency above one per function, and async-invocation retries.
@@ -77,6 +82,8 @@ RESERVED = {
     "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
+OVERRIDE_PREFIX = "LOCAL_LAMBDA_SET_"
+OUTPUT_LIMIT = 4 << 20  # bytes of output kept per function
 DUMMY_SECRET = "local-lambda-secret-key"
 DUMMY_SESSION_TOKEN = "local-lambda-session-token"
 
@@ -123,7 +130,9 @@ class FunctionSpec:
 
 def function_environment(spec: FunctionSpec, runtime_api: str, task_root: str, path: str | None = None) -> dict[str, str]:
     """The process environment of the function, as Lambda sets it (see the module doc)."""
-    env: dict[str, str] = {k: str(v) for k, v in spec.environment if k not in RESERVED}
+    env: dict[str, str] = {
+        k: str(v) for k, v in spec.environment if k not in RESERVED and not k.startswith(OVERRIDE_PREFIX)
+    }
     log_group = spec.log_group or f"/aws/lambda/{spec.function_name}"
     env.update({
         "PATH": path if path is not None else os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -150,6 +159,13 @@ def function_environment(spec: FunctionSpec, runtime_api: str, task_root: str, p
     # (configuration-envvars.html); Lambda's default application log level is INFO.
     if (spec.log_format or "").upper() == "JSON":
         env["AWS_LAMBDA_LOG_LEVEL"] = (spec.log_level or "INFO").upper()
+    for key, value in spec.environment:
+        if key.startswith(OVERRIDE_PREFIX) and len(key) > len(OVERRIDE_PREFIX):
+            name = key[len(OVERRIDE_PREFIX):]
+            if value == "":
+                env.pop(name, None)
+            else:
+                env[name] = str(value)
     return env
 
 
@@ -176,8 +192,10 @@ def package(bootstrap: str, out: str) -> None:
 class WarmFunction:
     """One execution environment: the unpacked code, a RuntimeApi and the bootstrap process."""
 
-    def __init__(self, spec: FunctionSpec, code_zip: bytes, log: IO[str]) -> None:
+    def __init__(self, spec: FunctionSpec, code_zip: bytes, log: IO[str], output: "FunctionOutput") -> None:
         self.spec = spec
+        self._output = output
+        self._pump_thread: threading.Thread | None = None
         self.fingerprint = spec.fingerprint()
         self._code_zip = code_zip
         self._log = log
@@ -221,8 +239,10 @@ class WarmFunction:
             raise LambdaError(
                 "Runtime.InvalidEntrypoint", f"RequestId: - Error: fork/exec /var/task/bootstrap: {exc.strerror}"
             ) from exc
-        pump = threading.Thread(target=self._pump, args=(self._proc.stdout,), name=f"lambda-log-{self._proc.pid}", daemon=True)
-        pump.start()
+        self._pump_thread = threading.Thread(
+            target=self._pump, args=(self._proc.stdout,), name=f"lambda-log-{self._proc.pid}", daemon=True
+        )
+        self._pump_thread.start()
         if not self._api.wait_for_poll(timeout_s=INIT_TIMEOUT_S, process=self._proc):
             init_error = self._api.init_error
             status = self._proc.poll()
@@ -237,6 +257,7 @@ class WarmFunction:
             return
         prefix = f"lambda {self.spec.function_name}: "
         for raw in iter(stream.readline, b""):
+            self._output.add(raw)
             try:
                 self._log.write(prefix + raw.decode("utf-8", "replace").rstrip("\n") + "\n")
                 self._log.flush()
@@ -277,12 +298,33 @@ class WarmFunction:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+        pump, self._pump_thread = self._pump_thread, None
+        if pump is not None and pump is not threading.current_thread():
+            pump.join(timeout=2)  # what the process wrote before it ended is all read
         api, self._api = self._api, None
         if api is not None:
             api.stop()
         directory, self._dir = self._dir, None
         if directory:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+class FunctionOutput:
+    """What a function's processes wrote, the last ``OUTPUT_LIMIT`` bytes of it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data = bytearray()
+
+    def add(self, raw: bytes) -> None:
+        with self._lock:
+            self._data.extend(raw)
+            if len(self._data) > OUTPUT_LIMIT:
+                del self._data[: len(self._data) - OUTPUT_LIMIT]
+
+    def text(self) -> str:
+        with self._lock:
+            return self._data.decode("utf-8", "replace")
 
 
 class LambdaPool:
@@ -292,6 +334,7 @@ class LambdaPool:
         self._log = log if log is not None else sys.stderr
         self._lock = threading.Lock()
         self._functions: dict[str, WarmFunction] = {}
+        self._outputs: dict[str, FunctionOutput] = {}
         self._stopped = False
 
     def _warm(self, spec: FunctionSpec, code_zip: bytes) -> WarmFunction:
@@ -304,7 +347,8 @@ class LambdaPool:
             if current is not None:
                 current.stop()
                 del self._functions[spec.function_arn]
-            function = WarmFunction(spec, code_zip, self._log)
+            output = self._outputs.setdefault(spec.function_arn, FunctionOutput())
+            function = WarmFunction(spec, code_zip, self._log, output)
             try:
                 function.start()
             except BaseException:
@@ -324,6 +368,15 @@ class LambdaPool:
             function = self._functions.pop(function_arn, None)
         if function is not None:
             function.stop_when_idle()
+
+    def output(self, function_arn: str, stop: bool = False) -> str:
+        """What the function's processes wrote so far ("" if it never ran). ``stop`` first ends
+        its process (as :meth:`discard`), so that everything it wrote has been read."""
+        if stop:
+            self.discard(function_arn)
+        with self._lock:
+            output = self._outputs.get(function_arn)
+        return output.text() if output is not None else ""
 
     def pids(self) -> list[int]:
         with self._lock:

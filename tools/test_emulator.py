@@ -606,6 +606,20 @@ def test_function_environment_is_lambdas() -> None:
     assert text["AWS_LAMBDA_LOG_FORMAT"] == "Text" and "AWS_LAMBDA_LOG_LEVEL" not in text
 
 
+def test_reserved_variables_change_only_through_the_test_only_override() -> None:
+    spec = lambda_local.FunctionSpec(
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:f", function_name="f", account_id="123456789012",
+        region="us-east-1", endpoint_url="http://127.0.0.1:5",
+        environment=(("LOCAL_LAMBDA_SET_AWS_REGION", ""), ("LOCAL_LAMBDA_SET_AWS_SECRET_ACCESS_KEY", "mine"),
+                     ("AWS_SESSION_TOKEN", "ignored")),
+    )
+    env = lambda_local.function_environment(spec, "127.0.0.1:9", "/tmp/task")
+    assert "AWS_REGION" not in env and env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "mine"
+    assert env["AWS_SESSION_TOKEN"] == lambda_local.DUMMY_SESSION_TOKEN
+    assert not any(k.startswith("LOCAL_LAMBDA_SET_") for k in env)
+
+
 # --- CloudFormation engine: stacks against a scripted custom-resource provider ----------------------
 # The provider is a real Lambda deployment package: a `bootstrap` (this Python, as a script) that
 # speaks the Runtime API, records each event it gets in EVENTS_FILE, and answers as its properties
@@ -1007,6 +1021,20 @@ def test_local_lambda_kills_a_function_past_its_timeout(tmp_path: Path) -> None:
         assert "Task timed out after 1.00 seconds" in e.value.message
         assert time.monotonic() - started < 10
         assert pool.pids() == []  # the environment was ended
+    finally:
+        pool.stop_all()
+
+
+def test_local_lambda_keeps_what_the_function_wrote_until_it_is_read(tmp_path: Path) -> None:
+    log = io.StringIO()
+    pool = lambda_local.LambdaPool(log=log)
+    spec = _spec(timeout_s=1.0)
+    try:
+        with pytest.raises(lambda_local.LambdaError):
+            pool.invoke(spec, _package(tmp_path, "#!/bin/sh\necho first line\necho second line >&2\nexit 3\n"), {})
+        assert pool.output(spec.function_arn, stop=True) == "first line\nsecond line\n"
+        assert "lambda t: first line" in log.getvalue()
+        assert pool.output("arn:aws:lambda:us-east-1:123456789012:function:never") == ""
     finally:
         pool.stop_all()
 

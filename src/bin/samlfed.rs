@@ -31,7 +31,7 @@ enum Command {
     /// Print the trust policy and IAM Identity Center attribute a Custom::SAMLRole produces.
     #[command(after_help = EXIT_CODES_HELP)]
     Render(render::RenderArgs),
-    /// Send one custom-resource event to the function through a local Lambda Runtime API.
+    /// Send one custom-resource event to a deployed function with lambda:Invoke, as CloudFormation does.
     #[command(after_help = EXIT_CODES_HELP)]
     Invoke(Box<invoke::InvokeArgs>),
     /// Follow a StackSet rollout.

@@ -7,7 +7,7 @@
 //!   validator and pins on it, so a bad upload is caught before a thousand stacks fail.
 //! - [`render`] — the trust policy and IAM Identity Center attribute a `Custom::SAMLRole` will
 //!   produce, from the very functions the resource type uses.
-//! - [`invoke`] — serve a one-event Lambda Runtime API, let the real `bootstrap` answer it, and
+//! - [`invoke`] — send a deployed function one custom-resource event with `lambda:Invoke` and
 //!   read back the response CloudFormation would have received.
 //! - [`rollout`] — follow a StackSet operation across thousands of accounts.
 //!
@@ -177,7 +177,7 @@ pub enum CliError {
         /// The operation id given.
         operation_id: String,
     },
-    /// The local Runtime API, the function process or its answer went wrong.
+    /// The invocation or its answer went wrong.
     #[error("{0}")]
     Invoke(String),
     /// No HTTP client could be built (TLS set-up failed).
@@ -207,7 +207,7 @@ impl CliError {
             CliError::StackSetNotFound(_) => "check --stack-set and the Region; in a delegated administrator account add --call-as delegated-admin".into(),
             CliError::OperationNotFound { .. } => "omit --operation-id to follow the latest operation".into(),
             CliError::Http(_) => "the system's TLS set-up (root certificates) could not be loaded".into(),
-            CliError::Invoke(_) => "run with the function's logs visible (they go to stderr) and check AWS_ENDPOINT_URL and the function path".into(),
+            CliError::Invoke(_) => "read the function's log (locally: the emulator's stderr) and check AWS_ENDPOINT_URL and --function-name".into(),
         }
     }
 }

@@ -28,8 +28,14 @@ impl Emulator {
     }
 
     pub fn start() -> Emulator {
+        Self::start_with(&[])
+    }
+
+    /// Starts the emulator with command-line `args` (e.g. `--function PATH`).
+    pub fn start_with(args: &[&str]) -> Emulator {
         let mut child = Command::new(Self::python())
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/emulator.py"))
+            .args(args)
             .stdin(Stdio::piped()) // the emulator exits when this pipe closes, even if we crash
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,95 +1,195 @@
-//! The real `bootstrap` binary as a child process, with its stdout and stderr captured (for the
-//! log checks) and killed by PID when the test ends.
+//! The real `bootstrap` binary as a Lambda function in the emulator's Lambda (tools/emulator.py,
+//! tools/lambda_local.py: the project's one Lambda Runtime API), invoked through the Lambda API
+//! as CloudFormation invokes it, its output read back from the emulator.
+//!
+//! The deployment package is a two-line `bootstrap` script that `exec`s this build's binary: an
+//! OS-only runtime starts whatever executable `bootstrap` is (runtimes-custom.html), and `exec`
+//! keeps the process, its environment and its PID the binary's own. A debug build is ~450 MB,
+//! too large to zip and unpack per test; `tests/cfn_engine.rs` deploys the real zip instead.
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::harness::ACCOUNT;
-use super::runtime_api::RuntimeApi;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{ApplicationLogLevel, Environment, FunctionCode, LogFormat, LoggingConfig, Runtime};
+use serde_json::Value;
+
+use super::emulator::Emulator;
+use super::harness::{clients_for, INSPECTOR_KEY};
 
 /// The secret key the function is given; no log line may contain it.
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEYzz";
 /// The session token the function is given; no log line may contain it.
 pub const SESSION_TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKENzz";
+/// tools/lambda_local.py: a variable named so sets the rest of its name in the function's
+/// process even where Lambda reserves it (test-only; empty removes it).
+const OVERRIDE_PREFIX: &str = "LOCAL_LAMBDA_SET_";
+
+static FUNCTIONS: AtomicU64 = AtomicU64::new(1);
+
+/// What the invocation returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The handler's return value.
+    Response(Value),
+    /// A function error (`X-Amz-Function-Error`) and its payload.
+    Error(String),
+}
 
 pub struct Function {
-    child: Child,
-    output: Arc<Mutex<Vec<u8>>>,
+    lambda: aws_sdk_lambda::Client,
+    endpoint: String,
+    pub arn: String,
+}
+
+/// The deployment package: a `bootstrap` script that execs this build's binary, zipped by
+/// `tools/lambda_local.py package`, once per test binary.
+fn deployment_package() -> &'static [u8] {
+    static ZIP: OnceLock<Vec<u8>> = OnceLock::new();
+    ZIP.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("samlfed-function-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let script = dir.join("bootstrap");
+        std::fs::write(&script, format!("#!/bin/sh\nexec '{}' \"$@\"\n", env!("CARGO_BIN_EXE_bootstrap")))
+            .expect("write the bootstrap script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let out = dir.join("bootstrap.zip");
+        let status = std::process::Command::new(Emulator::tool_python())
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/lambda_local.py"))
+            .arg("package")
+            .arg(&script)
+            .arg(&out)
+            .status()
+            .expect("run tools/lambda_local.py package");
+        assert!(status.success(), "tools/lambda_local.py package failed: {status}");
+        let zip = std::fs::read(&out).expect("read the deployment package");
+        let _ = std::fs::remove_dir_all(&dir);
+        zip
+    })
 }
 
 impl Function {
-    /// Starts `bootstrap` against `api` and the emulator at `endpoint`, JSON logs, fast knobs;
-    /// `extra_env` adds or overrides variables.
-    pub fn start(api: &RuntimeApi, endpoint: &str, extra_env: &[(&str, &str)]) -> Function {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "samlfed")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", ACCOUNT)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("SAMLFED_DEADLINE_MARGIN_MS", "1500")
-            .env("SAMLFED_RESPONSE_BACKOFF_MS", "20")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in extra_env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("start bootstrap");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for mut pipe in [
-            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().expect("stderr")) as Box<dyn Read + Send>,
-        ] {
-            let output = output.clone();
-            std::thread::spawn(move || {
-                let mut buffer = [0u8; 8192];
-                while let Ok(n) = pipe.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    output.lock().expect("lock").extend_from_slice(&buffer[..n]);
-                }
-            });
-        }
-        Function { child, output }
-    }
-
-    /// Everything the process wrote to stdout and stderr so far.
-    pub fn output(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().expect("lock")).to_string()
-    }
-
-    /// Stops the process and returns all it wrote (the reader threads get up to a second to drain).
-    pub fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut last = 0;
-        for _ in 0..50 {
-            std::thread::sleep(Duration::from_millis(20));
-            let now = self.output.lock().expect("lock").len();
-            if now == last {
-                break;
+    /// Deploys the function into `emulator`'s Lambda with JSON logs, the test's own credentials
+    /// and fast knobs, `timeout` seconds; `extra_env` adds or overrides variables
+    /// (`AWS_LAMBDA_LOG_LEVEL` becomes the LoggingConfig's ApplicationLogLevel, as in Lambda;
+    /// other `AWS_*` names, which Lambda reserves, go through the emulator's test-only override).
+    pub async fn start(emulator: &Emulator, timeout: u64, extra_env: &[(&str, &str)]) -> Function {
+        let endpoint = emulator.endpoint();
+        let mut variables = vec![
+            (format!("{OVERRIDE_PREFIX}AWS_SECRET_ACCESS_KEY"), SECRET_KEY.to_string()),
+            (format!("{OVERRIDE_PREFIX}AWS_SESSION_TOKEN"), SESSION_TOKEN.to_string()),
+            ("SAMLFED_DEADLINE_MARGIN_MS".to_string(), "1500".to_string()),
+            ("SAMLFED_RESPONSE_BACKOFF_MS".to_string(), "20".to_string()),
+        ];
+        let mut log_level = ApplicationLogLevel::Info;
+        for (key, value) in extra_env {
+            if *key == "AWS_LAMBDA_LOG_LEVEL" {
+                log_level = ApplicationLogLevel::from(*value);
+                continue;
             }
-            last = now;
+            let key = if key.starts_with("AWS_") { format!("{OVERRIDE_PREFIX}{key}") } else { key.to_string() };
+            variables.retain(|(k, _)| *k != key);
+            variables.push((key, value.to_string()));
         }
-        self.output()
-    }
-}
 
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let clients = clients_for(&endpoint, INSPECTOR_KEY).await;
+        let n = FUNCTIONS.fetch_add(1, Ordering::Relaxed);
+        let name = format!("samlfed-{n}");
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = clients
+            .iam
+            .create_role()
+            .role_name(format!("{name}-role"))
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .expect("CreateRole for the function");
+        let config = samlfed::aws::loader()
+            .endpoint_url(&endpoint)
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                INSPECTOR_KEY,
+                "test-secret",
+                None,
+                None,
+                "tests",
+            ))
+            .load()
+            .await;
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&config)
+                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::standard().with_max_attempts(1))
+                .timeout_config(
+                    aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_secs(timeout + 30))
+                        .operation_timeout(Duration::from_secs(timeout + 30))
+                        .build(),
+                )
+                .build(),
+        );
+        let mut environment = Environment::builder();
+        for (key, value) in variables {
+            environment = environment.variables(key, value);
+        }
+        let created = lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2)
+            .handler("bootstrap")
+            .role(role.role().map(|r| r.arn()).unwrap_or_default())
+            .code(FunctionCode::builder().zip_file(Blob::new(deployment_package())).build())
+            .timeout(timeout as i32)
+            .memory_size(128)
+            .logging_config(
+                LoggingConfig::builder().log_format(LogFormat::Json).application_log_level(log_level).build(),
+            )
+            .environment(environment.build())
+            .send()
+            .await
+            .expect("CreateFunction");
+        Function { lambda, endpoint, arn: created.function_arn().unwrap_or_default().to_string() }
+    }
+
+    /// Invokes the function synchronously with `event`, as CloudFormation does.
+    pub async fn invoke(&self, event: &Value) -> Outcome {
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(&self.arn)
+            .payload(Blob::new(event.to_string()))
+            .send()
+            .await
+            .expect("Invoke");
+        let payload = out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&payload).to_string();
+        match out.function_error() {
+            Some(_) => Outcome::Error(text),
+            None => Outcome::Response(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+        }
+    }
+
+    async fn read_output(&self, stop: bool) -> String {
+        let url = format!("{}/_samlfed/lambda-output?FunctionArn={}&stop={stop}", self.endpoint, self.arn);
+        samlfed::cfn::handler::http_client()
+            .expect("http client")
+            .get(url)
+            .send()
+            .await
+            .expect("the function's output")
+            .text()
+            .await
+            .expect("output text")
+    }
+
+    /// Everything the function's process wrote so far.
+    pub async fn output(&self) -> String {
+        self.read_output(false).await
+    }
+
+    /// Stops the function's process and returns all it wrote.
+    pub async fn stop(self) -> String {
+        self.read_output(true).await
     }
 }

@@ -1,5 +1,5 @@
 //! Shared test support: the local AWS emulator, a harness that sends custom-resource events the
-//! way CloudFormation does, and a minimal Lambda Runtime API for driving the real binary.
+//! way CloudFormation does, and the real binary as a function in the emulator's Lambda.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod emulator;
@@ -7,7 +7,6 @@ pub mod fault_proxy;
 pub mod function;
 pub mod harness;
 pub mod https_idp;
-pub mod runtime_api;
 pub mod stack;
 pub mod template;
 
