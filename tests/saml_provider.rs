@@ -297,3 +297,184 @@ async fn an_unknown_resource_type_is_answered_failed() {
     assert!(response["Reason"].as_str().unwrap().contains("Custom::SAMLProvider"), "{response}");
     assert!(h.iam_calls().await.is_empty());
 }
+
+// ---------------------------------------------------------------- AdoptExisting (docs/adoption.md)
+
+const OTHER_STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/someone-elses/5a1e0c70-0000-4000-8000-000000000002";
+
+/// Creates a provider the way an administrator following IAM Identity Center's console steps
+/// does: no tags at all.
+async fn create_by_hand(h: &Harness, name: &str, document: &str) -> String {
+    let made = h.iam.create_saml_provider().name(name).saml_metadata_document(document).send().await.unwrap();
+    h.emulator.clear_calls().await;
+    made.saml_provider_arn().unwrap().to_string()
+}
+
+/// The provider's document, UUID and tags: what must not change when it is left untouched.
+async fn snapshot(h: &Harness, name: &str) -> (Option<String>, Option<String>, Vec<String>) {
+    let provider = h.provider(name).await.expect("the provider exists");
+    (
+        provider.saml_metadata_document().map(str::to_string),
+        provider.saml_provider_uuid().map(str::to_string),
+        tags_of(&provider),
+    )
+}
+
+fn ownership_tags() -> [String; 2] {
+    [format!("samlfed:logical-id={LOGICAL_ID}"), format!("samlfed:stack-id={STACK_ID}")]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_over_a_hand_made_provider_fails_naming_adopt_existing_and_leaves_it_untouched() {
+    let (h, url) = harness_with_metadata().await;
+    let theirs = idp_metadata_variant("https://portal.sso.eu-west-1.amazonaws.com/saml/assertion/made-by-hand");
+    create_by_hand(&h, "Okta", &theirs).await;
+    let before = snapshot(&h, "Okta").await;
+
+    for adopt in [None, Some("false")] {
+        let mut props = json!({"Name": "Okta", "MetadataUrl": url});
+        if let Some(value) = adopt {
+            props["AdoptExisting"] = json!(value);
+        }
+        h.emulator.clear_calls().await;
+        let response = h.run(&h.create(LOGICAL_ID, props).await).await;
+        assert_eq!(response["Status"], "FAILED", "{response}");
+        let reason = response["Reason"].as_str().unwrap();
+        for phrase in ["Name: ", "already exists", "Choose another Name", "set AdoptExisting to \"true\""] {
+            assert!(reason.contains(phrase), "{phrase:?} missing from: {reason}");
+        }
+        assert!(!response["PhysicalResourceId"].as_str().unwrap().starts_with("arn:"), "{response}");
+        assert_eq!(h.iam_calls().await, ["iam:CreateSAMLProvider", "iam:GetSAMLProvider"], "nothing written");
+    }
+    assert_eq!(snapshot(&h, "Okta").await, before, "document, UUID and (no) tags as they were");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_takes_over_a_hand_made_provider_tags_it_ours_and_converges_its_metadata() {
+    let (h, url) = harness_with_metadata().await;
+    let theirs = idp_metadata_variant("https://portal.sso.eu-west-1.amazonaws.com/saml/assertion/made-by-hand");
+    let arn = create_by_hand(&h, "Okta", &theirs).await;
+    let uuid_before = h.provider("Okta").await.unwrap().saml_provider_uuid().map(str::to_string);
+
+    let props = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": "true", "Tags": [{"Key": "team", "Value": "platform"}]});
+    let create = h.create(LOGICAL_ID, props).await;
+    let response = h.run(&create).await;
+
+    assert_success(&response);
+    assert_eq!(response["PhysicalResourceId"], arn, "the id a Create returns");
+    let data = &response["Data"];
+    assert_eq!(data["Adopted"], "true");
+    assert_eq!(data["Arn"], arn);
+    assert_eq!(data["EntityId"], "https://idp.example.com/saml2/idp", "the stack's metadata, not the hand-made one");
+    assert_eq!(data["Uuid"].as_str(), uuid_before.as_deref(), "the same provider: not deleted and re-created");
+    let provider = h.provider("Okta").await.unwrap();
+    assert_eq!(provider.saml_metadata_document(), Some(idp_metadata().as_str()), "metadata converged");
+    let tags = tags_of(&provider);
+    assert_eq!(tags.len(), 4, "{tags:?}");
+    assert!(tags.iter().any(|t| t.starts_with("samlfed:adopted=20")), "adoption remembered with its time: {tags:?}");
+    for tag in ownership_tags().iter().chain([&"team=platform".to_string()]) {
+        assert!(tags.contains(tag), "{tag} missing from {tags:?}");
+    }
+    // The audit trail: one Tag call claims it (CloudTrail: TagSAMLProvider by the function's role).
+    assert_eq!(
+        h.iam_calls().await,
+        ["iam:CreateSAMLProvider", "iam:GetSAMLProvider", "iam:TagSAMLProvider", "iam:UpdateSAMLProvider"]
+    );
+
+    // Lambda replays the Create: the provider is ours now; same answer, nothing written.
+    h.emulator.clear_calls().await;
+    let again = h.run(&create).await;
+    assert_success(&again);
+    assert_eq!(again["PhysicalResourceId"], response["PhysicalResourceId"]);
+    assert_eq!(again["Data"], response["Data"]);
+    assert_eq!(h.iam_calls().await, ["iam:CreateSAMLProvider", "iam:GetSAMLProvider"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_refuses_a_provider_another_stack_manages() {
+    let (h, url) = harness_with_metadata().await;
+    let theirs = idp_metadata_variant("https://theirs.example.org");
+    // Made through samlfed by another stack: it carries that stack's ownership tags.
+    let mut other = h.create(LOGICAL_ID, json!({"Name": "Okta", "MetadataDocument": theirs})).await;
+    other["StackId"] = json!(OTHER_STACK_ID);
+    assert_success(&h.run(&other).await);
+    let before = snapshot(&h, "Okta").await;
+
+    h.emulator.clear_calls().await;
+    let props = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": "true"});
+    let response = h.run(&h.create(LOGICAL_ID, props.clone()).await).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    for phrase in
+        ["Name: ", "managed by another stack", OTHER_STACK_ID, "AdoptExisting never takes over", "left untouched"]
+    {
+        assert!(reason.contains(phrase), "{phrase:?} missing from: {reason}");
+    }
+    assert_eq!(h.iam_calls().await, ["iam:CreateSAMLProvider", "iam:GetSAMLProvider"], "nothing written");
+
+    // The rollback Delete of the id we answered touches nothing either.
+    let physical_id = response["PhysicalResourceId"].as_str().unwrap().to_string();
+    assert!(!physical_id.starts_with("arn:"), "{physical_id}");
+    h.emulator.clear_calls().await;
+    assert_success(&h.run(&h.delete(LOGICAL_ID, &physical_id, props).await).await);
+    assert!(h.iam_calls().await.is_empty());
+    assert_eq!(snapshot(&h, "Okta").await, before, "the other stack's provider is as it was");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_leaves_an_adopted_provider_in_place_until_its_adopted_tag_is_removed() {
+    let (h, url) = harness_with_metadata().await;
+    let arn = create_by_hand(&h, "Okta", &idp_metadata_variant("https://made-by-hand.example.org")).await;
+    let props = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": "true"});
+    assert_success(&h.run(&h.create(LOGICAL_ID, props.clone()).await).await);
+
+    // Stack deletion, or the rollback of a stack Create that failed later: the provider existed
+    // before the stack and stays, still tagged (so a re-created stack finds it its own).
+    h.emulator.clear_calls().await;
+    let delete = h.delete(LOGICAL_ID, &arn, props.clone()).await;
+    assert_success(&h.run(&delete).await);
+    assert_eq!(h.provider_names().await, ["Okta"], "an adopted provider is never deleted");
+    assert_eq!(h.iam_calls().await, ["iam:GetSAMLProvider"], "read, nothing written");
+
+    // Removing samlfed:adopted by hand hands it over fully: the next Delete removes it.
+    h.iam.untag_saml_provider().saml_provider_arn(&arn).tag_keys("samlfed:adopted").send().await.unwrap();
+    assert_success(&h.run(&h.delete(LOGICAL_ID, &arn, props).await).await);
+    assert!(h.provider_names().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_that_turn_adopt_existing_on_or_off_change_nothing_in_iam() {
+    let (h, url) = harness_with_metadata().await;
+    let arn = Harness::provider_arn("Okta");
+    let off = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": "false"});
+    let on = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": "true"});
+    let created = h.run(&h.create(LOGICAL_ID, off.clone()).await).await;
+    assert_success(&created);
+    assert!(created["Data"].get("Adopted").is_none(), "created, not adopted: {created}");
+
+    for (new, old) in [(on.clone(), off.clone()), (off, on)] {
+        h.emulator.clear_calls().await;
+        let response = h.run(&h.update(LOGICAL_ID, &arn, new, old).await).await;
+        assert_success(&response);
+        assert_eq!(response["Data"], created["Data"], "same provider, same answer");
+        assert_eq!(h.iam_calls().await, ["iam:GetSAMLProvider"], "nothing written");
+    }
+    assert_eq!(tags_of(&h.provider("Okta").await.unwrap()), ownership_tags(), "no samlfed:adopted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_takes_only_true_or_false() {
+    let (h, url) = harness_with_metadata().await;
+    create_by_hand(&h, "Okta", &idp_metadata()).await;
+    for value in ["yes", "True", "1", ""] {
+        h.emulator.clear_calls().await;
+        let props = json!({"Name": "Okta", "MetadataUrl": url, "AdoptExisting": value});
+        let response = h.run(&h.create(LOGICAL_ID, props).await).await;
+        assert_eq!(response["Status"], "FAILED", "{value:?}: {response}");
+        let reason = response["Reason"].as_str().unwrap();
+        assert!(reason.contains("AdoptExisting: expected \"true\" or \"false\""), "{value:?}: {reason}");
+        assert!(h.iam_calls().await.is_empty(), "{value:?}: no IAM call");
+    }
+    assert!(tags_of(&h.provider("Okta").await.unwrap()).is_empty());
+}

@@ -312,3 +312,170 @@ async fn bad_role_properties_name_the_property_and_change_nothing() {
     let roles = h.iam.list_roles().send().await.unwrap();
     assert!(roles.roles().is_empty(), "IAM unchanged");
 }
+
+// ---------------------------------------------------------------- AdoptExisting (docs/adoption.md)
+
+const OTHER_STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/someone-elses/5a1e0c70-0000-4000-8000-000000000002";
+
+/// Makes `CorpReadOnly` the way an administrator does in the console: a trust policy of their
+/// own (no audience condition), ViewOnlyAccess attached, no tags. Returns its RoleId.
+async fn create_role_by_hand(h: &Harness, provider_arn: &str) -> String {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithSAML"}]});
+    let made = h
+        .iam
+        .create_role()
+        .role_name("CorpReadOnly")
+        .assume_role_policy_document(trust.to_string())
+        .description("made by hand")
+        .send()
+        .await
+        .unwrap();
+    h.iam.attach_role_policy().role_name("CorpReadOnly").policy_arn(VIEW_ONLY).send().await.unwrap();
+    h.emulator.clear_calls().await;
+    made.role.unwrap().role_id().to_string()
+}
+
+fn with_adopt(props: Value, value: &str) -> Value {
+    let mut props = props;
+    props["AdoptExisting"] = json!(value);
+    props
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_over_a_hand_made_role_fails_naming_adopt_existing_and_leaves_it_untouched() {
+    let (h, provider_arn) = with_provider().await;
+    create_role_by_hand(&h, &provider_arn).await;
+    let before = role_state(&h, "CorpReadOnly").await.unwrap();
+
+    let response = h.run(&h.event("Create", ROLE, LOGICAL_ID, base_props(&provider_arn)).await).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    for phrase in ["RoleName: ", "already exists", "not created by this stack", "set AdoptExisting to \"true\""] {
+        assert!(reason.contains(phrase), "{phrase:?} missing from: {reason}");
+    }
+    assert_eq!(h.iam_calls().await, ["iam:CreateRole", "iam:GetRole"], "nothing written");
+    let after = role_state(&h, "CorpReadOnly").await.unwrap();
+    assert_eq!(
+        (after.trust, after.managed, after.inline, after.tags, after.role.description()),
+        (before.trust, before.managed, before.inline, before.tags, Some("made by hand"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_takes_over_a_hand_made_role_and_converges_it_removing_nothing() {
+    let (h, provider_arn) = with_provider().await;
+    let role_id = create_role_by_hand(&h, &provider_arn).await;
+
+    let create = h.event("Create", ROLE, LOGICAL_ID, with_adopt(base_props(&provider_arn), "true")).await;
+    let response = h.run(&create).await;
+
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["PhysicalResourceId"], role_arn("/", "CorpReadOnly"), "the id a Create returns");
+    assert_eq!(response["Data"]["Adopted"], "true");
+    assert_eq!(response["Data"]["RoleId"], role_id.as_str(), "the same role, not re-created");
+    let state = role_state(&h, "CorpReadOnly").await.unwrap();
+    assert_eq!(
+        state.trust,
+        samlfed::resources::saml_role::trust_policy(&provider_arn, &["https://signin.aws.amazon.com/saml".to_string()]),
+        "the trust policy is the stack's"
+    );
+    assert_eq!(state.role.description(), Some("Read-only access for CorpIdP users"));
+    assert_eq!(state.role.max_session_duration(), Some(7200));
+    assert_eq!(state.inline, ["deny-iam"]);
+    assert_eq!(state.managed, [READ_ONLY, VIEW_ONLY], "ReadOnlyAccess attached; the hand-attached policy kept");
+    assert_eq!(state.tags.len(), 4, "{:?}", state.tags);
+    assert!(state.tags.iter().any(|t| t.starts_with("samlfed:adopted=20")), "{:?}", state.tags);
+    for tag in
+        [format!("samlfed:logical-id={LOGICAL_ID}"), format!("samlfed:stack-id={STACK_ID}"), "team=platform".into()]
+    {
+        assert!(state.tags.contains(&tag), "{tag} missing from {:?}", state.tags);
+    }
+    assert_eq!(
+        h.iam_calls().await,
+        [
+            "iam:CreateRole",
+            "iam:GetRole",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:UpdateRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:AttachRolePolicy",
+            "iam:ListRolePolicies",
+            "iam:PutRolePolicy",
+        ]
+    );
+
+    // A replayed Create finds it ours: the same answer.
+    let again = h.run(&create).await;
+    assert_eq!(again["Status"], "SUCCESS", "{again}");
+    assert_eq!(again["Data"], response["Data"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_refuses_a_role_another_stack_manages() {
+    let (h, provider_arn) = with_provider().await;
+    let mut other =
+        h.event("Create", ROLE, LOGICAL_ID, json!({"RoleName": "CorpReadOnly", "ProviderArn": provider_arn})).await;
+    other["StackId"] = json!(OTHER_STACK_ID);
+    assert_eq!(h.run(&other).await["Status"], "SUCCESS");
+    let before = role_state(&h, "CorpReadOnly").await.unwrap();
+    h.emulator.clear_calls().await;
+
+    let response =
+        h.run(&h.event("Create", ROLE, LOGICAL_ID, with_adopt(base_props(&provider_arn), "true")).await).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    for phrase in ["RoleName: ", "managed by another stack", OTHER_STACK_ID, "AdoptExisting never takes over"] {
+        assert!(reason.contains(phrase), "{phrase:?} missing from: {reason}");
+    }
+    assert_eq!(h.iam_calls().await, ["iam:CreateRole", "iam:GetRole"], "nothing written");
+    let rollback = delete(&h, response["PhysicalResourceId"].as_str().unwrap()).await;
+    assert_eq!(rollback["Status"], "SUCCESS");
+    let after = role_state(&h, "CorpReadOnly").await.expect("the other stack's role survives");
+    assert_eq!((after.trust, after.managed, after.tags), (before.trust, before.managed, before.tags));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_cannot_move_a_role_to_another_path() {
+    let (h, provider_arn) = with_provider().await;
+    create_role_by_hand(&h, &provider_arn).await;
+    let mut props = with_adopt(base_props(&provider_arn), "true");
+    props["Path"] = json!("/sso/");
+    let response = h.run(&h.event("Create", ROLE, LOGICAL_ID, props).await).await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(reason.contains("with path \"/\"") && reason.contains("set Path to \"/\""), "{reason}");
+    assert_eq!(h.iam_calls().await, ["iam:CreateRole", "iam:GetRole"], "nothing written");
+    assert!(role_state(&h, "CorpReadOnly").await.unwrap().tags.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_leaves_an_adopted_role_in_place_until_its_adopted_tag_is_removed() {
+    let (h, provider_arn) = with_provider().await;
+    create_role_by_hand(&h, &provider_arn).await;
+    let created =
+        h.run(&h.event("Create", ROLE, LOGICAL_ID, with_adopt(base_props(&provider_arn), "true")).await).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let arn = role_arn("/", "CorpReadOnly");
+
+    h.emulator.clear_calls().await;
+    assert_eq!(delete(&h, &arn).await["Status"], "SUCCESS");
+    let kept = role_state(&h, "CorpReadOnly").await.expect("an adopted role is never deleted");
+    assert_eq!(kept.managed, [READ_ONLY, VIEW_ONLY], "nor stripped");
+    assert_eq!(h.iam_calls().await, ["iam:GetRole"], "read, nothing written");
+
+    // An Update that turns AdoptExisting off changes nothing in IAM, and it is still adopted.
+    h.emulator.clear_calls().await;
+    let props = base_props(&provider_arn);
+    let updated = update(&h, &arn, props.clone(), with_adopt(props, "true")).await;
+    assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    assert_eq!(updated["Data"]["Adopted"], "true");
+    assert_eq!(h.iam_calls().await, ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]);
+
+    // Removing samlfed:adopted by hand hands it over fully: the next Delete removes it.
+    h.iam.untag_role().role_name("CorpReadOnly").tag_keys("samlfed:adopted").send().await.unwrap();
+    assert_eq!(delete(&h, &arn).await["Status"], "SUCCESS");
+    assert!(role_state(&h, "CorpReadOnly").await.is_none());
+}

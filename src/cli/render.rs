@@ -93,6 +93,7 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
         metadata_sha256: None,
         trusted_certificate_sha256: Vec::new(),
         tags: Vec::new(),
+        adopt_existing: false,
     };
     SamlProvider::validate(&provider, &ctx).map_err(|e| CliError::Usage(format!("--provider-name: {e}")))?;
     let provider_arn = SamlProvider::planned_physical_id(&provider, &ctx);
@@ -108,6 +109,7 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
         max_session_duration: None,
         tags: Vec::new(),
         audiences: args.audiences.clone(),
+        adopt_existing: false,
     };
     SamlRole::validate(&role, &ctx).map_err(|e| CliError::Usage(e.to_string()))?;
     let role_arn = SamlRole::planned_physical_id(&role, &ctx);

@@ -19,6 +19,7 @@ use crate::cfn::response::Answer;
 use crate::metadata::Fetchers;
 use crate::settings::Settings;
 
+pub mod adopt;
 mod iam;
 mod lenient;
 pub mod saml_provider;

@@ -2,12 +2,16 @@
 //!
 //! AWS calls per operation (each the minimum for what it must know):
 //! - Create: S3 GetObject, CreateSAMLProvider (tags included), GetSAMLProvider (for `Uuid`).
+//!   Over an existing provider of the name: GetSAMLProvider (ownership); when it is nobody's and
+//!   `AdoptExisting` is `"true"`, TagSAMLProvider (ours + `samlfed:adopted`), then what an Update
+//!   does ([`super::adopt`]).
 //! - Update, same Name: S3 GetObject, GetSAMLProvider (ownership, current document and tags,
 //!   `Uuid`), UpdateSAMLProvider only when the document differs, Tag/UntagSAMLProvider only when
 //!   tags differ. Never delete + re-create: federation keeps working throughout.
 //! - Update, new Name: a Create of the new provider; CloudFormation then deletes the old one. If
 //!   it fails after IAM made the new provider, that one is deleted again (`resources::run`).
-//! - Delete: GetSAMLProvider (ownership), DeleteSAMLProvider only when it is ours.
+//! - Delete: GetSAMLProvider (ownership), DeleteSAMLProvider only when it is ours and was not
+//!   adopted.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +20,9 @@ use aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::adopt::{self, Existing, Takeover};
 use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
+use super::lenient;
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
 use crate::metadata::source::MetadataSource;
@@ -41,6 +47,10 @@ pub struct Properties {
     pub trusted_certificate_sha256: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// `"true"`: a Create may take over a provider of this Name that carries no samlfed tags
+    /// ([`super::adopt`]). Read on Create only.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub adopt_existing: bool,
 }
 
 impl Properties {
@@ -105,7 +115,8 @@ impl CustomResource for SamlProvider {
             Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
         };
         let previous_tags = old_user_tags(old);
-        converge(arn, &current, &props, &metadata, &previous_tags, ctx).await
+        let current_tags = tag_map(current.tags());
+        converge(arn, &current, current_tags, &props, &metadata, &previous_tags, ctx).await
     }
 
     async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
@@ -126,8 +137,13 @@ impl CustomResource for SamlProvider {
             }
             Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
         };
-        if !ctx.owner.owns(&tag_map(current.tags())) {
+        let current_tags = tag_map(current.tags());
+        if !ctx.owner.owns(&current_tags) {
             tracing::warn!(arn, "the provider was not created by this stack and logical resource (ownership tags absent or different); left untouched");
+            return Ok(done);
+        }
+        if tags::is_adopted(&current_tags) {
+            tracing::info!(arn, "the provider was adopted (AdoptExisting), not created by this stack: left in place with its tags; remove its samlfed:adopted tag first to have a Delete remove it");
             return Ok(done);
         }
         match ctx.clients.iam.delete_saml_provider().saml_provider_arn(arn).send().await {
@@ -159,7 +175,7 @@ async fn load(props: &Properties, ctx: &OpContext<'_>) -> Result<ValidatedMetada
 }
 
 /// Creates the provider called `props.name`; if it exists already and is ours (a replayed
-/// Create), brings it to `props` instead.
+/// Create), or nobody's and `AdoptExisting` is `"true"`, brings it to `props` instead.
 async fn create_provider(
     props: &Properties,
     metadata: &ValidatedMetadata,
@@ -188,14 +204,32 @@ async fn create_provider(
                 .send()
                 .await
                 .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
-            if !ctx.owner.owns(&tag_map(current.tags())) {
-                return Err(ResourceError::Foreign(format!(
-                    "Name: a SAML provider named {:?} already exists in this account and was not created by this stack ({arn}); it was left untouched. Choose another Name, or delete or import the existing provider",
-                    props.name
-                )));
+            let mut current_tags = tag_map(current.tags());
+            let existing = Existing { kind: "SAML provider", name_property: "Name", name: &props.name, arn: &arn };
+            match adopt::decide(ctx.owner, &current_tags, props.adopt_existing, &existing)? {
+                Takeover::Ours => {
+                    tracing::info!(arn, "the provider exists and is ours (a retried Create): converging");
+                }
+                Takeover::Adopt => {
+                    // Claimed first, in one call: a Create stopped after it is answered with the
+                    // ARN, and the rollback Delete then sees samlfed:adopted and keeps the provider.
+                    let mut wanted = tags::validate_user_tags(&props.tags)?;
+                    wanted.extend(ctx.owner.tags());
+                    let now = crate::metadata::validate::format_timestamp(time::OffsetDateTime::now_utc());
+                    let claim = adopt::claim_tags(&current_tags, &wanted, now, &existing)?;
+                    ctx.clients
+                        .iam
+                        .tag_saml_provider()
+                        .saml_provider_arn(&arn)
+                        .set_tags(Some(iam_tags(&claim)?))
+                        .send()
+                        .await
+                        .map_err(|err| iam_error("TagSAMLProvider", &arn, &err))?;
+                    current_tags.extend(claim);
+                    adopt::log_adopted(&existing);
+                }
             }
-            tracing::info!(arn, "the provider exists and is ours (a retried Create): converging");
-            return converge(&arn, &current, props, metadata, &BTreeMap::new(), ctx).await;
+            return converge(&arn, &current, current_tags, props, metadata, &BTreeMap::new(), ctx).await;
         }
         Err(err) => return Err(iam_error("CreateSAMLProvider", &arn, &err)),
     }
@@ -207,20 +241,21 @@ async fn create_provider(
         .send()
         .await
         .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
-    Ok(outcome(&arn, &props.name, current.saml_provider_uuid(), metadata))
+    Ok(outcome(&arn, &props.name, current.saml_provider_uuid(), metadata, &tag_map(current.tags())))
 }
 
 /// Brings an existing provider of ours to `props`: the document when it differs, then the tags
-/// that differ (removing only keys `previous_tags` had set).
+/// that differ (removing only keys `previous_tags` had set). `current_tags` are its tags now
+/// (those of `current`, plus any just set by an adoption).
 async fn converge(
     arn: &str,
     current: &GetSamlProviderOutput,
+    current_tags: BTreeMap<String, String>,
     props: &Properties,
     metadata: &ValidatedMetadata,
     previous_tags: &BTreeMap<String, String>,
     ctx: &OpContext<'_>,
 ) -> Result<Outcome, ResourceError> {
-    let current_tags = tag_map(current.tags());
     if !ctx.owner.owns(&current_tags) {
         return Err(ResourceError::Foreign(format!(
             "the SAML provider {arn} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new Name"
@@ -260,7 +295,7 @@ async fn converge(
             .await
             .map_err(|err| iam_error("UntagSAMLProvider", arn, &err))?;
     }
-    Ok(outcome(arn, &props.name, current.saml_provider_uuid(), metadata))
+    Ok(outcome(arn, &props.name, current.saml_provider_uuid(), metadata, &current_tags))
 }
 
 /// The tags the previous properties set, read leniently: old properties that no longer parse
@@ -272,9 +307,16 @@ fn old_user_tags(old: &Map<String, Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The resource's Data; also reports how long the IdP's certificates stay current (metric, and
-/// a warning under 30 days), as every Create and Update should.
-fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetadata) -> Outcome {
+/// The resource's Data (`Adopted` when `tags` mark an adopted provider); also reports how long
+/// the IdP's certificates stay current (metric, and a warning under 30 days), as every Create
+/// and Update should.
+fn outcome(
+    arn: &str,
+    name: &str,
+    uuid: Option<&str>,
+    metadata: &ValidatedMetadata,
+    tags: &BTreeMap<String, String>,
+) -> Outcome {
     let mut data = BTreeMap::from([
         ("Arn".to_string(), arn.to_string()),
         ("Name".to_string(), name.to_string()),
@@ -288,6 +330,7 @@ fn outcome(arn: &str, name: &str, uuid: Option<&str>, metadata: &ValidatedMetada
     if let Some(not_after) = not_after {
         data.insert("SigningCertificateNotAfter".to_string(), format_timestamp(not_after));
     }
+    adopt::report(tags, &mut data);
     crate::metrics::certificate_expiry(name, not_after, time::OffsetDateTime::now_utc());
     Outcome { physical_resource_id: arn.to_string(), data }
 }

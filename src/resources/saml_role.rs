@@ -4,11 +4,16 @@
 //! AWS calls per operation:
 //! - Create: CreateRole (trust policy, description, session length, boundary and tags in one
 //!   call), one AttachRolePolicy per managed policy, one PutRolePolicy per inline policy.
+//!   Over an existing role of the name: GetRole (ownership, path); when it is nobody's and
+//!   `AdoptExisting` is `"true"`, TagRole (ours + `samlfed:adopted`), then what an Update does
+//!   with no previous properties: nothing the properties do not name is removed
+//!   ([`super::adopt`]).
 //! - Update, same RoleName and Path: GetRole and ListAttachedRolePolicies / ListRolePolicies, then
 //!   only the calls for what differs (UpdateAssumeRolePolicy, UpdateRole, Put/Delete boundary,
 //!   Attach/Detach, Put/DeleteRolePolicy, Tag/UntagRole). Never delete + re-create.
 //! - Update, new RoleName or Path: a Create; CloudFormation's cleanup Delete removes the old role.
-//! - Delete: GetRole (ownership), then detach and delete what the role carries, then DeleteRole.
+//! - Delete: GetRole (ownership), then detach and delete what the role carries, then DeleteRole;
+//!   an adopted role is left in place.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -18,6 +23,7 @@ use aws_sdk_iam::types::Role;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::adopt::{self, Existing, Takeover};
 use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
 use super::lenient;
 use super::tags::{self, Tag};
@@ -57,6 +63,10 @@ pub struct Properties {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// `"true"`: a Create may take over a role of this RoleName (and Path) that carries no
+    /// samlfed tags ([`super::adopt`]). Read on Create only.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub adopt_existing: bool,
 }
 
 /// IAM's default and bounds for MaxSessionDuration, in seconds.
@@ -247,7 +257,8 @@ impl CustomResource for SamlRole {
         let previous = serde_json::from_value::<Properties>(Value::Object(old.clone()))
             .ok()
             .and_then(|old| Wanted::from(&old, ctx).ok());
-        converge(&props, &wanted, &role, previous.as_ref(), ctx).await
+        let current_tags = tag_map(role.tags());
+        converge(&props, &wanted, &role, current_tags, previous.as_ref(), false, ctx).await
     }
 
     async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
@@ -263,8 +274,13 @@ impl CustomResource for SamlRole {
             tracing::info!(role = name, "the role is already gone");
             return Ok(done);
         };
-        if role.arn() != physical_resource_id || !ctx.owner.owns(&tag_map(role.tags())) {
+        let current_tags = tag_map(role.tags());
+        if role.arn() != physical_resource_id || !ctx.owner.owns(&current_tags) {
             tracing::warn!(role = name, "the role was not created by this stack and logical resource (ownership tags or path differ); left untouched");
+            return Ok(done);
+        }
+        if tags::is_adopted(&current_tags) {
+            tracing::info!(role = name, "the role was adopted (AdoptExisting), not created by this stack: left in place with its policies and tags; remove its samlfed:adopted tag first to have a Delete remove it");
             return Ok(done);
         }
         let iam = &ctx.clients.iam;
@@ -298,7 +314,8 @@ impl CustomResource for SamlRole {
 }
 
 /// Creates the role with everything it carries; a role of that name that is ours (a replayed
-/// Create) is brought to `wanted` instead, one that is not is refused.
+/// Create), or nobody's with `AdoptExisting` `"true"`, is brought to `wanted` instead; any other
+/// is refused.
 async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
     let iam = &ctx.clients.iam;
     let mut all_tags = wanted.tags.clone();
@@ -325,15 +342,45 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
             let Some(role) = get_role(&wanted.name, ctx).await? else {
                 return Err(iam_error("CreateRole", &wanted.name, &err));
             };
-            if role.arn() != wanted.arn(ctx) || !ctx.owner.owns(&tag_map(role.tags())) {
+            let arn = role.arn().to_string();
+            let mut current_tags = tag_map(role.tags());
+            let existing = Existing { kind: "role", name_property: "RoleName", name: &wanted.name, arn: &arn };
+            if arn != wanted.arn(ctx) {
+                // IAM role names are unique across paths, and a role's path cannot change. Another
+                // stack's role is refused with that Reason; for the rest, the path is the problem.
+                let takeover = adopt::decide(ctx.owner, &current_tags, true, &existing)?;
+                let adopt_hint = if takeover == Takeover::Adopt {
+                    format!(", or set Path to {:?} and AdoptExisting to \"true\" to adopt it where it is", role.path())
+                } else {
+                    String::new()
+                };
                 return Err(ResourceError::Foreign(format!(
-                    "RoleName: a role named {:?} already exists in this account ({}) and was not created by this stack; it was left untouched. Choose another RoleName, or delete the existing role",
+                    "RoleName: a role named {:?} already exists in this account with path {:?} ({arn}), not Path {:?}; IAM role names are unique across paths and a role cannot be moved, so it was left untouched. Choose another RoleName{adopt_hint}",
                     wanted.name,
-                    role.arn()
+                    role.path(),
+                    wanted.path
                 )));
             }
-            tracing::info!(role = %wanted.name, "the role exists and is ours (a retried Create): converging");
-            return converge(props, wanted, &role, None, ctx).await;
+            let adopting = adopt::decide(ctx.owner, &current_tags, props.adopt_existing, &existing)? == Takeover::Adopt;
+            if adopting {
+                // Claimed first, in one call: a Create stopped after it is answered with the ARN,
+                // and the rollback Delete then sees samlfed:adopted and keeps the role.
+                let mut wanted_tags = wanted.tags.clone();
+                wanted_tags.extend(ctx.owner.tags());
+                let now = crate::metadata::validate::format_timestamp(time::OffsetDateTime::now_utc());
+                let claim = adopt::claim_tags(&current_tags, &wanted_tags, now, &existing)?;
+                iam.tag_role()
+                    .role_name(&wanted.name)
+                    .set_tags(Some(iam_tags(&claim)?))
+                    .send()
+                    .await
+                    .map_err(|err| role_error("TagRole", wanted, props, &err))?;
+                current_tags.extend(claim);
+                adopt::log_adopted(&existing);
+            } else {
+                tracing::info!(role = %wanted.name, "the role exists and is ours (a retried Create): converging");
+            }
+            return converge(props, wanted, &role, current_tags, None, adopting, ctx).await;
         }
         Err(err) => return Err(role_error("CreateRole", wanted, props, &err)),
     };
@@ -349,22 +396,25 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
     for (policy_name, document) in &wanted.inline_policies {
         put_inline_policy(wanted, props, policy_name, document, ctx).await?;
     }
-    Ok(outcome(props, &role))
+    Ok(outcome(props, &role, &BTreeMap::new()))
 }
 
 /// Brings an existing role of ours to `wanted`, changing only what differs. `previous` is what
 /// the last properties set: only those managed policies, inline policies, tags and boundary are
-/// ever removed, so what others added to the role stays.
+/// ever removed, so what others added to the role stays. `current_tags` are the role's tags now
+/// (those of `role`, plus any an adoption just set); `adopting` logs what the role keeps that
+/// the properties do not name.
 async fn converge(
     props: &Properties,
     wanted: &Wanted,
     role: &Role,
+    current_tags: BTreeMap<String, String>,
     previous: Option<&Wanted>,
+    adopting: bool,
     ctx: &OpContext<'_>,
 ) -> Result<Outcome, ResourceError> {
     let iam = &ctx.clients.iam;
     let name = wanted.name.as_str();
-    let current_tags = tag_map(role.tags());
     if !ctx.owner.owns(&current_tags) {
         return Err(ResourceError::Foreign(format!(
             "the role {} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new RoleName",
@@ -467,7 +517,21 @@ async fn converge(
             .await
             .map_err(|err| role_error("UntagRole", wanted, props, &err))?;
     }
-    Ok(outcome(props, role))
+    if adopting {
+        let kept_managed: Vec<&String> = attached.difference(&wanted.managed_policy_arns).collect();
+        let kept_inline: Vec<&String> = present.iter().filter(|n| !wanted.inline_policies.contains_key(*n)).collect();
+        let kept_boundary = current_boundary.filter(|_| wanted.permissions_boundary.is_none());
+        if !kept_managed.is_empty() || !kept_inline.is_empty() || kept_boundary.is_some() {
+            tracing::warn!(
+                role = name,
+                managed_policies = ?kept_managed,
+                inline_policies = ?kept_inline,
+                permissions_boundary = kept_boundary,
+                "the adopted role keeps what it had beyond its properties (adoption removes nothing); review it and detach or delete what it should not grant"
+            );
+        }
+    }
+    Ok(outcome(props, role, &current_tags))
 }
 
 async fn put_inline_policy(
@@ -582,14 +646,16 @@ where
     iam_error(operation, &format!("role {}", wanted.name), err)
 }
 
-fn outcome(props: &Properties, role: &Role) -> Outcome {
+/// The resource's Data (`Adopted` when `tags` mark an adopted role).
+fn outcome(props: &Properties, role: &Role, tags: &BTreeMap<String, String>) -> Outcome {
     let arn = role.arn().to_string();
-    let data = BTreeMap::from([
+    let mut data = BTreeMap::from([
         ("Arn".to_string(), arn.clone()),
         ("RoleName".to_string(), role.role_name().to_string()),
         ("RoleId".to_string(), role.role_id().to_string()),
         ("IdentityCenterRoleAttribute".to_string(), identity_center_role_attribute(&props.provider_arn, &arn)),
     ]);
+    adopt::report(tags, &mut data);
     Outcome { physical_resource_id: arn, data }
 }
 

@@ -14,6 +14,12 @@ use super::ResourceError;
 pub const STACK_TAG: &str = "samlfed:stack-id";
 /// Tag key holding the LogicalResourceId that created the resource.
 pub const LOGICAL_ID_TAG: &str = "samlfed:logical-id";
+/// Tag key marking a resource that existed before this stack and was taken over with
+/// `AdoptExisting` (value: when, UTC). A Delete leaves such a resource in place
+/// ([`super::adopt`]).
+pub const ADOPTED_TAG: &str = "samlfed:adopted";
+/// The prefix of every tag samlfed sets; users may not set it (see [`validate_user_tags`]).
+pub const SAMLFED_PREFIX: &str = "samlfed:";
 /// IAM's limit of tags per resource, ours included.
 pub const MAX_TAGS: usize = 50;
 /// How many tags a user may give: IAM's limit less the two ownership tags.
@@ -46,6 +52,19 @@ impl Owner {
     }
 }
 
+/// The samlfed tags (`samlfed:…`, any case: IAM tag keys are case-insensitive) among `tags`.
+pub fn samlfed_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter(|(k, _)| k.get(..SAMLFED_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(SAMLFED_PREFIX)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// True when `tags` mark the resource as one taken over with `AdoptExisting`.
+pub fn is_adopted(tags: &BTreeMap<String, String>) -> bool {
+    tags.contains_key(ADOPTED_TAG)
+}
+
 /// Checks the `Tags` property against IAM's rules (count, lengths, characters, reserved prefixes)
 /// and returns it as a map. `resource` names the resource type for the message.
 pub fn validate_user_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>, ResourceError> {
@@ -72,7 +91,7 @@ pub fn validate_user_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>, Reso
             )));
         }
         let lower = tag.key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with("samlfed:") {
+        if lower.starts_with("aws:") || lower.starts_with(SAMLFED_PREFIX) {
             return Err(ResourceError::Invalid(format!(
                 "Tags: key {:?} uses a reserved prefix (aws: is AWS's, samlfed: marks ownership); choose another key",
                 tag.key
@@ -152,6 +171,18 @@ mod tests {
         other_stack.insert(STACK_TAG.into(), "stack-b".into());
         assert!(!owner.owns(&other_stack));
         assert!(!owner.owns(&BTreeMap::new()));
+    }
+
+    #[test]
+    fn samlfed_tags_are_found_in_any_case_and_others_are_not() {
+        let tags: BTreeMap<String, String> =
+            [("SAMLFed:Stack-Id", "s"), ("samlfed:adopted", "t"), ("team", "x"), ("samlfed", "y")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let found: Vec<String> = samlfed_tags(&tags).into_keys().collect();
+        assert_eq!(found, ["SAMLFed:Stack-Id", "samlfed:adopted"]);
+        assert!(is_adopted(&tags));
     }
 
     #[test]
