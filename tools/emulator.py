@@ -47,6 +47,8 @@ Every request the server handles is recorded, in arrival order, before it is dis
 * ``access_key``: the access key id that signed the request ("" if unsigned), so a test can tell
   the calls of the code under test from its own inspection calls in the same account.
 ``GET /_samlfed/calls`` returns the list as JSON; ``DELETE /_samlfed/calls`` clears it (204).
+``GET /_samlfed/cfn-requests`` returns every custom-resource request the CloudFormation engine
+sent (below), in order, for tools that replay CloudFormation's own events (``make bench``).
 ``GET /_samlfed/lambda-output?FunctionArn=ARN`` returns what the function's process wrote (its
 log, which Lambda would send to CloudWatch Logs); ``&stop=true`` first ends the process, so the
 text is complete.
@@ -971,6 +973,28 @@ class CustomResourceRequests:
 CFN_REQUESTS = CustomResourceRequests()
 
 
+class SentRequests:
+    """Every custom-resource request the engine sent, in order (the last ``limit``): what
+    ``GET /_samlfed/cfn-requests`` returns, so a tool can replay CloudFormation's own events."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._events: list[dict[str, Any]] = []
+        self._limit = limit
+
+    def add(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._events.append(copy.deepcopy(event))
+            del self._events[: -self._limit]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._events)
+
+
+SENT_REQUESTS = SentRequests()
+
+
 def send_custom_resource_request(
     stack: Stack,
     request_type: str,
@@ -993,6 +1017,7 @@ def send_custom_resource_request(
         old_properties=old_properties, physical_id=physical_id,
     )
     pending.event = event
+    SENT_REQUESTS.add(event)
     try:
         if not token:
             raise CustomResourceFailed("Template error: the custom resource has no ServiceToken", physical_id)
@@ -2119,6 +2144,13 @@ class EmulatorApp:
                 return [b""]
             start_response("405 Method Not Allowed", [("Allow", "POST, DELETE"), ("Content-Length", "0")])
             return [b""]
+        if path.rstrip("/") == "/_samlfed/cfn-requests":
+            if method != "GET":
+                start_response("405 Method Not Allowed", [("Allow", "GET"), ("Content-Length", "0")])
+                return [b""]
+            body = json.dumps(SENT_REQUESTS.snapshot()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if path.rstrip("/") == "/_samlfed/lambda-output":
             if method != "GET":
                 start_response("405 Method Not Allowed", [("Allow", "GET"), ("Content-Length", "0")])

@@ -862,6 +862,10 @@ def test_create_sends_string_properties_in_dependency_order_and_waits_for_answer
     # The answers were PUT to the emulator and logged.
     answers = [c for c in emu.calls() if c["action"] == "CustomResourceResponse"]
     assert len(answers) >= 2 and all(c["service"] == "cloudformation" for c in answers)
+    # /_samlfed/cfn-requests holds exactly the requests sent, for replaying tools (make bench).
+    with urllib.request.urlopen(f"{emu.url}/_samlfed/cfn-requests", timeout=5) as r:
+        sent = [e for e in json.loads(r.read()) if e["StackId"] == stack.stack_id]
+    assert sent == [a, b]
 
 
 def test_update_sends_update_to_changed_resources_and_deletes_replacements_in_cleanup(
