@@ -137,6 +137,34 @@ async fn without_a_role_name_only_the_provider_is_created_and_deleted() {
     assert!(h.provider_names().await.is_empty());
 }
 
+/// `AdoptExisting`: without it the stack's Create over a provider made by hand fails and its
+/// rollback leaves that provider alone; with `"true"` the stack takes it over, and deleting the
+/// stack leaves it in place (it existed before the stack).
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_existing_takes_over_a_hand_made_provider_only_when_the_parameter_says_so() {
+    let (h, _) = harness().await;
+    h.create_foreign_provider("Okta", &idp_metadata_variant("https://idp.example.com/hand-made")).await;
+
+    let mut refused = TemplateStack::new(&h, Template::federation(), &base(&[]));
+    let Ended::RolledBack { logical_id, reason } = refused.create().await else {
+        panic!("a Create over a hand-made provider must fail: {:#?}", refused.exchanges)
+    };
+    assert_eq!(logical_id, "SAMLProvider");
+    assert!(reason.contains("AdoptExisting"), "{reason}");
+    assert_eq!(h.provider_names().await, ["Okta"], "the rollback deleted nothing");
+
+    let mut adopting = TemplateStack::new(&h, Template::federation(), &base(&[("AdoptExisting", "true")]));
+    assert_eq!(adopting.create().await, Ended::Complete, "{:#?}", adopting.exchanges);
+    assert_eq!(adopting.exchanges[0].event["ResourceProperties"]["AdoptExisting"], "true");
+    assert_eq!(adopting.exchanges[0].response["Data"]["Adopted"], "true");
+    let provider = h.iam.get_saml_provider().saml_provider_arn(Harness::provider_arn("Okta")).send().await.unwrap();
+    assert_eq!(provider.saml_metadata_document(), Some(idp_metadata().as_str()), "converged to the stack's metadata");
+
+    let deleted: Vec<String> = adopting.delete().await.iter().map(|e| e.summary()).collect();
+    assert_eq!(deleted, ["Delete SAMLProvider SUCCESS"]);
+    assert_eq!(h.provider_names().await, ["Okta"], "an adopted provider outlives the stack");
+}
+
 /// Pins, a permissions boundary, a role path and `FederationFileVersion` at Create: each
 /// parameter reaches IAM through the properties the template renders.
 #[tokio::test(flavor = "multi_thread")]
