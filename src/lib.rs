@@ -5,6 +5,7 @@
 //!
 //! - [`cfn`] — the custom-resource protocol: parse the event, refuse what cannot be answered
 //!   honestly, run the resource operation under the "always answer" guard, PUT the response.
+//! - [`registry`] — the list of resource types the protocol dispatches over, one line each.
 //! - [`resources`] — one file per resource type (`Custom::SAMLProvider`, …); each knows IAM, none
 //!   knows CloudFormation's wire format.
 //! - [`metadata`] — where federation metadata comes from (S3, inline) and the checks it must pass
@@ -29,6 +30,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod redact;
 pub mod refresh;
+pub mod registry;
 pub mod resources;
 pub mod settings;
 pub mod timing;

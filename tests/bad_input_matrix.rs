@@ -19,7 +19,7 @@ use support::idp_metadata;
 
 const LOGICAL_ID: &str = "IdentityProvider";
 const ROLE: &str = "Custom::SAMLRole";
-const NOTHING_CREATED: &str = samlfed::resources::NOTHING_CREATED_PREFIX;
+const NOTHING_CREATED: &str = samlfed::cfn::dispatch::NOTHING_CREATED_PREFIX;
 
 /// A change made to an event.
 type Change = Box<dyn Fn(&mut Value)>;

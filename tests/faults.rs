@@ -871,7 +871,7 @@ async fn after_an_init_failure_the_rollback_delete_of_nothing_is_success() {
     let failed = answered(&h, &deps, &create).await;
     assert_failed(&failed, &["failed to initialise"]);
     let physical_id = failed["PhysicalResourceId"].as_str().unwrap();
-    assert!(physical_id.starts_with(samlfed::resources::NOTHING_CREATED_PREFIX));
+    assert!(physical_id.starts_with(samlfed::cfn::dispatch::NOTHING_CREATED_PREFIX));
     // CloudFormation rolls back; a FAILED here leaves the stack in ROLLBACK_FAILED over nothing.
     let rollback = answered(&h, &deps, &h.delete(LOGICAL_ID, physical_id, json!({})).await).await;
     assert_eq!(rollback["Status"], "SUCCESS", "{rollback}");

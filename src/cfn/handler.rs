@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::dispatch::{self, Registered, NOTHING_CREATED_PREFIX};
 use super::origin::{self, Refusal};
 use super::request::{self, Echo, Request};
 use super::response::{self, Answer};
@@ -18,7 +19,7 @@ use crate::aws::{self, AwsClients};
 use crate::metadata::{self, Fetchers};
 use crate::metrics;
 use crate::refresh::{self, RefreshCache, RefreshError};
-use crate::resources::{self, OpContext, Owner, NOTHING_CREATED_PREFIX};
+use crate::resources::{OpContext, Owner};
 use crate::settings::Settings;
 use crate::timing::Split;
 
@@ -36,6 +37,8 @@ pub struct Deps {
     /// Set when initialisation went wrong: every event is then answered FAILED with this reason,
     /// rather than left for CloudFormation to wait out.
     pub init_error: Option<String>,
+    /// The resource types served: [`crate::registry::RESOURCE_TYPES`] (tests add their own).
+    pub resource_types: &'static [Registered],
 }
 
 /// Time kept for the response PUT itself after the operation's own give-up point.
@@ -59,7 +62,15 @@ impl Deps {
             Ok(client) => (client, init_error),
             Err(e) => (crate::tls::reqwest_builder().build()?, init_error.or(Some(e))),
         };
-        Ok(Deps { clients, http: http_client()?, metadata_http, settings, refresh_cache: Arc::default(), init_error })
+        Ok(Deps {
+            clients,
+            http: http_client()?,
+            metadata_http,
+            settings,
+            refresh_cache: Arc::default(),
+            init_error,
+            resource_types: crate::registry::RESOURCE_TYPES,
+        })
     }
 }
 
@@ -172,7 +183,7 @@ async fn handle_in_span(deps: &Deps, payload: Value, context: Context, raw_echo:
                         settings: &deps.settings,
                         owner: &owner,
                     };
-                    resources::answer(&request, &ctx, give_up_at).await
+                    dispatch::answer(deps.resource_types, &request, &ctx, give_up_at).await
                 }
             };
             (request.echo, answer)

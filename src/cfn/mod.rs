@@ -4,6 +4,7 @@
 //! exactly one response PUT (SUCCESS or FAILED), whatever happens in between; every other event is
 //! refused before any work is done.
 
+pub mod dispatch;
 pub mod guard;
 pub mod handler;
 pub mod origin;

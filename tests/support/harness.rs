@@ -78,6 +78,7 @@ impl Harness {
             refresh_cache: Default::default(),
             settings,
             init_error: None,
+            resource_types: samlfed::registry::RESOURCE_TYPES,
         };
         let harness = Harness { emulator, deps, s3: inspector.s3, iam: inspector.iam };
         for bucket in [METADATA_BUCKET, RESPONSE_BUCKET] {
