@@ -12,6 +12,7 @@
 //!   before IAM sees it.
 //! - [`aws`] — SDK configuration and clients, built once per cold start.
 //! - [`arn`] — ARNs built from the function's own partition and account.
+//! - [`datetime`] — xs:dateTime values read from metadata, and the one shape timestamps are shown in.
 //! - [`refresh`] — the scheduled refresh that follows the IdP's certificate rotation.
 //! - [`logging`] — the function's logs at the level asked for, dependencies never at TRACE.
 //! - [`metrics`] — CloudWatch metrics as Embedded Metric Format log lines.
@@ -25,6 +26,7 @@ pub mod aws;
 pub mod cfn;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod datetime;
 pub mod logging;
 pub mod metadata;
 pub mod metrics;

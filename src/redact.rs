@@ -11,7 +11,7 @@
 //!   (`X-Amz-Signature=…`), so a Reason can still say which parameter is not allowed;
 //! - a fragment becomes `#…`.
 //!
-//! [`url`] shows a parsed URL, [`url_str`] a URL as written (also one that does not parse, for
+//! [`url`](fn@url) shows a parsed URL, [`url_str`] a URL as written (also one that does not parse, for
 //! the Reason that refuses it), [`text`] every URL inside a message from elsewhere (an HTTP
 //! library's error names the URL it failed on).
 

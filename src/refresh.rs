@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::arn::AccountScope;
+use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
-use crate::metadata::validate::format_timestamp;
 use crate::metadata::{self, Fetched, Fetchers, Pins, Validators};
 use crate::metrics;
 use crate::resources::tags::{LOGICAL_ID_TAG, STACK_TAG};

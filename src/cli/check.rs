@@ -13,13 +13,14 @@ use std::path::PathBuf;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{exit, redact_url, thousands, CliError, Output, Style};
+use super::{exit, thousands, CliError, Output, Style};
 use crate::aws::AwsClients;
+use crate::datetime::format_timestamp;
 use crate::metadata::https::HttpsError;
 use crate::metadata::pins::{self, PinError};
 use crate::metadata::s3::FetchError;
 use crate::metadata::source::MetadataSource;
-use crate::metadata::validate::{self, format_timestamp, ValidatedMetadata};
+use crate::metadata::validate::{self, ValidatedMetadata};
 use crate::metadata::{self, Fetchers, LoadError, MAX_DOCUMENT_BYTES};
 use crate::settings::Settings;
 
@@ -91,7 +92,7 @@ impl DocumentSource {
         match self {
             DocumentSource::File(path) if path.as_os_str() == "-" => "stdin".to_string(),
             DocumentSource::File(path) => path.display().to_string(),
-            DocumentSource::Url(MetadataSource::Https(url)) => redact_url(url),
+            DocumentSource::Url(MetadataSource::Https(url)) => crate::redact::url(url),
             DocumentSource::Url(MetadataSource::S3(location)) => location.to_string(),
             DocumentSource::Url(MetadataSource::Inline(_)) => "MetadataDocument".to_string(),
         }

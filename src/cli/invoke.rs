@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
-use super::{exit, redact_url, CliError, Output, Style};
+use super::{exit, CliError, Output, Style};
 use crate::arn::AccountScope;
 
 /// The function invoked when `--function-name` is not given (the emulator's `--function`).
@@ -270,7 +270,7 @@ pub async fn run(args: &InvokeArgs, style: Style) -> Result<Output, CliError> {
         .await
         .map_err(|e| CliError::Aws { operation: "PutObject (presign)", message: crate::aws::describe_error(&e) })?;
     event["ResponseURL"] = json!(presigned.uri());
-    let response_url = url::Url::parse(presigned.uri()).map(|u| redact_url(&u)).unwrap_or_default();
+    let response_url = url::Url::parse(presigned.uri()).map(|u| crate::redact::url(&u)).unwrap_or_default();
 
     // One attempt (CloudFormation invokes once per request), waiting as long as the function may run.
     let wait = function_timeout + GRACE;

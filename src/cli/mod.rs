@@ -212,12 +212,6 @@ impl CliError {
     }
 }
 
-/// A URL for display, as the Lambda shows it ([`crate::redact::url`]): no user name or password,
-/// and a query string (a presigned signature, a token) becomes `?…`.
-pub fn redact_url(url: &url::Url) -> String {
-    crate::redact::url(url)
-}
-
 /// Formats `n` with thousands separators (`10,000`), as people read counts.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -25,8 +25,9 @@ use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
 use super::lenient;
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
+use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
-use crate::metadata::validate::{format_timestamp, ValidatedMetadata};
+use crate::metadata::validate::ValidatedMetadata;
 use crate::metadata::{self, pins, Pins};
 
 /// The `Custom::SAMLProvider` resource type.
@@ -215,7 +216,7 @@ async fn create_provider(
                     // ARN, and the rollback Delete then sees samlfed:adopted and keeps the provider.
                     let mut wanted = tags::validate_user_tags(&props.tags)?;
                     wanted.extend(ctx.owner.tags());
-                    let now = crate::metadata::validate::format_timestamp(time::OffsetDateTime::now_utc());
+                    let now = crate::datetime::format_timestamp(time::OffsetDateTime::now_utc());
                     let claim = adopt::claim_tags(&current_tags, &wanted, now, &existing)?;
                     ctx.clients
                         .iam

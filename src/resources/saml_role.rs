@@ -367,7 +367,7 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
                 // and the rollback Delete then sees samlfed:adopted and keeps the role.
                 let mut wanted_tags = wanted.tags.clone();
                 wanted_tags.extend(ctx.owner.tags());
-                let now = crate::metadata::validate::format_timestamp(time::OffsetDateTime::now_utc());
+                let now = crate::datetime::format_timestamp(time::OffsetDateTime::now_utc());
                 let claim = adopt::claim_tags(&current_tags, &wanted_tags, now, &existing)?;
                 iam.tag_role()
                     .role_name(&wanted.name)
