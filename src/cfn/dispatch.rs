@@ -30,7 +30,7 @@ pub type RunFn =
 pub struct Registered {
     /// The `Type` templates use, e.g. `Custom::SAMLProvider`.
     pub resource_type: &'static str,
-    /// [`run`] for that type.
+    /// Runs a request of that type: parse, validate, operate under the guard, answer.
     pub run: RunFn,
 }
 

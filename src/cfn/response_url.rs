@@ -39,7 +39,7 @@ impl ResponseUrl {
         if from_emulator || on_s3 {
             Ok(ResponseUrl(url))
         } else {
-            Err(ResponseUrlError::NotAllowed(redact(&url)))
+            Err(ResponseUrlError::NotAllowed(crate::redact::url(&url)))
         }
     }
 
@@ -51,7 +51,7 @@ impl ResponseUrl {
 
 impl fmt::Display for ResponseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(&self.0))
+        f.write_str(&crate::redact::url(&self.0))
     }
 }
 
@@ -59,19 +59,6 @@ impl fmt::Debug for ResponseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ResponseUrl({self})")
     }
-}
-
-/// Scheme, host, port and path; a query string becomes `?…`.
-fn redact(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    if url.query().is_some() {
-        shown.push_str("?…");
-    }
-    shown
 }
 
 /// True for S3 endpoints in every partition: `s3.amazonaws.com`, `s3.REGION.amazonaws.com`,
