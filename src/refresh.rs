@@ -25,7 +25,7 @@ use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
 use crate::metadata::{self, Fetched, Fetchers, Pins, Validators};
 use crate::metrics;
-use crate::resources::tags::{LOGICAL_ID_TAG, STACK_TAG};
+use crate::resources::Owner;
 
 /// What the function refreshes, from its environment (the template's `Function` sets it when a
 /// `RefreshSchedule` is given).
@@ -216,11 +216,11 @@ pub async fn refresh(
             detail: crate::aws::describe_error(&err),
         },
     })?;
-    // Made by this very stack's provider resource: the ownership tags' keys and values.
-    let ours = [(STACK_TAG, &config.stack_id), (LOGICAL_ID_TAG, &config.logical_id)]
-        .iter()
-        .all(|(key, value)| current.tags().iter().any(|t| t.key() == *key && t.value() == value.as_str()));
-    if !ours {
+    // Made by this very stack's provider resource: the ownership tags' keys and values, checked
+    // as every Update and Delete checks them.
+    let owner = Owner { stack_id: config.stack_id.clone(), logical_resource_id: config.logical_id.clone() };
+    let tags = current.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+    if !owner.owns(&tags) {
         tracing::warn!(provider = %arn, "refresh: not created by samlfed; left untouched");
         return Err(RefreshError::NotOurs(arn));
     }

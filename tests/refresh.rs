@@ -121,9 +121,17 @@ async fn a_refresh_never_touches_a_foreign_provider_nor_creates_a_missing_one() 
     assert!(error.contains("ownership tags") && error.contains("left untouched"), "{error}");
     assert_eq!(document_in_iam(h.provider("Corp").await), idp_metadata());
 
+    // samlfed's tag keys with another resource's values: another stack's provider, not ours either.
+    let other = h.create("OtherProvider", json!({"Name": "Other", "MetadataDocument": idp_metadata()})).await;
+    h.invoke_with(&h.deps, &other, Duration::from_secs(60)).await;
+    assert_eq!(h.response(&other).await.unwrap()["Status"], "SUCCESS");
+    let error = refresh(&configured(&h.deps, "Other", &url, None)).await.unwrap_err();
+    assert!(error.contains("ownership tags") && error.contains("left untouched"), "{error}");
+    assert_eq!(document_in_iam(h.provider("Other").await), idp_metadata());
+
     let error = refresh(&configured(&h.deps, "Missing", &url, None)).await.unwrap_err();
     assert!(error.contains("does not exist") && error.contains("never creates"), "{error}");
-    assert_eq!(h.provider_names().await, ["Corp"]);
+    assert_eq!(h.provider_names().await, ["Corp", "Other"]);
 
     // Without a configured refresh (no RefreshSchedule in the template), no event refreshes anything.
     let error = refresh(&h.deps).await.unwrap_err();
