@@ -7,7 +7,7 @@
 #   fuzz-install  cargo-fuzz into $(TOOLS_DIR)/cargo-fuzz-VERSION (once per machine and user)
 #
 # Advisories (`cargo deny check advisories`) are not run: the RustSec database is a GitHub
-# repository, not reachable from this project's machines (see deny.toml and docs/guarantees.md).
+# repository, not reachable from this project's machines (see deny.toml and docs/security.md).
 
 TOOLS_DIR           ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/samlfed/tools
 CARGO_DENY_VERSION  ?= 0.20.2
