@@ -7,6 +7,27 @@ Both functions get the same CloudFormation events (Custom::SAMLProvider Create, 
 metadata, Delete) through a Lambda Runtime API (``tools/runtime_api.py``) and talk to the same
 local AWS emulator (``tools/emulator.py``, run through ``bench/timed_emulator.py`` which adds a
 per-request timer). Each ResponseURL is a presigned S3 PUT URL on the emulator, as on AWS.
+
+Where the events come from: nobody writes them. In the set-up (not measured) the bench deploys
+``templates/saml-federation.yaml`` once through the emulator's CloudFormation engine, with
+tools/demo.py's helpers (samlfed's zip uploaded; RoleName and RefreshSchedule empty, so the
+provider only; MetadataUrl from S3, FederationFileVersion = v1), updates the stack to
+FederationFileVersion = v2 and deletes it. The engine's function answers those requests, and
+``GET /_samlfed/cfn-requests`` returns them as CloudFormation rendered them (every property a
+string, ServiceToken and ServiceTimeout inside ResourceProperties too, AdoptExisting "false").
+Its Custom::SAMLProvider Create, Update and Delete are the templates of every measured event: each
+delivery is a copy with only RequestId, ResponseURL, ServiceToken, StackId and PhysicalResourceId
+replaced (``delivered_event`` says which and why). Both implementations read the one metadata
+bucket, so MetadataUrl is the engine's, unchanged. The function's environment is the one the
+emulator's Lambda gives a function (``lambda_local.function_environment``), from a FunctionSpec
+made of the configuration the template gave the engine's function (MemorySize, Timeout,
+LoggingConfig, ...) with the implementation's name, ARN and account.
+
+The origin check stays on. samlfed asks CloudFormation (DescribeStackResource) whether the
+event's resource has an operation of its kind in progress; as the bench plays CloudFormation for
+the implementation's stack, it records that operation with the emulator before each delivery
+(``POST /_samlfed/cfn-operations``), so the check is answered - and its call paid for - as on AWS.
+
 Implementations alternate, A B A B ..., for ``--rounds`` rounds. Per round and implementation:
 
 * process 1, cold: Create; then warm in the same process: ``--warm-cycles`` x (Update, Delete,
@@ -33,7 +54,7 @@ What is measured (all times from CLOCK_MONOTONIC, shared by every process on the
   transit and the emulator's HTTP parsing before ``t0``.
 * AWS calls per operation = the emulator's call log (``GET /_samlfed/calls``) filtered by the
   function's access key (each implementation has its own 12-digit key = account), compared with
-  the minimum in README.md / src/resources/saml_provider.rs. The response PUT is signed by the
+  the minimum in docs/resources.md / src/resources/saml_provider.rs. The response PUT is signed by the
   ResponseURL's presigner (CloudFormation's key), so it is not one of these; it is checked
   separately (exactly one per event). Calls before the first event (at init) are counted too.
 * zip sizes: samlfed's from ``build/bootstrap-<arch>.zip`` (``make build``), else what exists is
@@ -46,16 +67,22 @@ What is measured (all times from CLOCK_MONOTONIC, shared by every process on the
   IAM request percent-encodes and IAM's answer XML-escapes, created and then updated in place),
   one at the XML node bound, an HTTPS body of
   UTF-8 continuation bytes without Content-Length (210 MB offered), 10 MB of ``<a/>`` (a node
-  bomb), one element with 750,000 attributes, and an entity bomb.
+  bomb), one element with 750,000 attributes, and an entity bomb. Each event is the engine's
+  Create (or Update) with Name and MetadataUrl as the template renders them for FederationName
+  ``BenchMemory<n>`` and FederationFileVersion = the input's object version (MetadataHttpsUrl for
+  the stream).
 
 Every server is on 127.0.0.1 on a free port and stopped by PID; every wait is bounded.
-Exit status: 0 when every event was answered SUCCESS and samlfed made exactly the minimum calls;
-1 otherwise (the table and results are still written).
+Exit status: 0 when the template went through the engine (CREATE, UPDATE, DELETE_COMPLETE, one
+Custom::SAMLProvider request of each type), every event was answered SUCCESS with the expected
+PhysicalResourceId and samlfed made exactly the minimum calls; 1 otherwise (the table and results
+are still written when the rounds ran).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import datetime as dt
 import io
@@ -81,7 +108,8 @@ from typing import Any
 sys.dont_write_bytecode = True  # no __pycache__ in tools/ or bench/
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import demo  # noqa: E402  (certificate + metadata generation, process helpers, Lambda env)
+import demo  # noqa: E402  (certificates + metadata, deploying the template, process helpers)
+import lambda_local  # noqa: E402  (FunctionSpec, function_environment: the function's environment)
 from runtime_api import FunctionExited, InvokeTimeout, RuntimeApi  # noqa: E402
 
 BENCH = ROOT / "bench"
@@ -89,14 +117,22 @@ TIMED_EMULATOR = BENCH / "timed_emulator.py"
 REGION = "us-east-1"
 CFN_ACCOUNT = "999999999999"  # presigns the ResponseURLs, owns the response bucket
 RESPONSE_BUCKET = "cloudformation-custom-resource-response-useast1"
-METADATA_KEY = "metadata/idp.xml"
-PROVIDER_NAME = "BenchIdP"
-LOGICAL_ID = "IdentityProvider"
+# The one deployment of templates/saml-federation.yaml through the emulator's CloudFormation engine
+# (set-up, not measured) whose custom-resource requests are the templates of the measured events.
+ENGINE_ACCOUNT = demo.ACCOUNT  # deploys the stack; its function is the engine's (run by the emulator)
+STACK_NAME = "samlfed-bench"
+CODE_BUCKET = "samlfed-bench-code"
+# FederationBucket: one versioned bucket both implementations read (as every account of an
+# organisation reads the one metadata bucket, templates/metadata-bucket.yaml), so the engine's
+# MetadataUrl - s3://bucket/FederationFile?versionId=... - is delivered to both unchanged.
+METADATA_BUCKET = "samlfed-bench-idp-metadata"
+METADATA_KEY = demo.METADATA_KEY  # the template's FederationFile default
+PROVIDER_NAME = "BenchIdP"  # FederationName
+PROVIDER_TYPE = "Custom::SAMLProvider"
 INVOKE_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 30.0
-TAGS = [{"Key": "team", "Value": "platform"}]
 
-# The minimum AWS calls per operation (README.md "What each request does",
+# The minimum AWS calls per operation (docs/resources.md "What each request does",
 # src/resources/saml_provider.rs): Update = document changed, tags unchanged. Each starts with the
 # origin check (src/cfn/origin.rs), which asks CloudFormation whether it sent the event.
 ORIGIN_CHECK = "cloudformation:DescribeStackResource"
@@ -213,6 +249,52 @@ def run_cmd(cmd: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+# Events: CloudFormation's own, from the engine
+# ------------------------------------------------------------------------------------------------
+def in_account(arn: str, account: str) -> str:
+    """``arn`` with its account field replaced (partition, service, Region and resource kept)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        raise BenchError(f"not an ARN: {arn!r}")
+    parts[4] = account
+    return ":".join(parts)
+
+
+def delivered_event(template: dict[str, Any], *, request_id: str, response_url: str, function_arn: str,
+                    account: str) -> dict[str, Any]:
+    """One delivery of a request the engine sent (``template``, from ``GET /_samlfed/cfn-requests``)
+    to one implementation. Everything is the engine's - RequestType, ResourceType,
+    LogicalResourceId, ServiceTimeout, every resource property (MetadataUrl included: both
+    implementations read the one metadata bucket) - except what must differ per delivery:
+
+    * ``RequestId``: fresh for each delivery, as CloudFormation gives each request its own; the
+      bench's response object is stored under it.
+    * ``ResponseURL``: the bench's own presigned S3 PUT URL (CloudFormation's form on AWS), whose
+      PUT the timed emulator stamps and whose object the bench reads back. The engine's URL was
+      closed once the engine had its answer.
+    * ``ServiceToken`` (top level, and in ResourceProperties / OldResourceProperties, where
+      CloudFormation also puts it): the implementation's function ARN; each implementation is a
+      function in its own account (the engine's function was deleted with its stack).
+    * ``StackId``: the engine's stack moved to the implementation's account (same name and
+      UUID). samlfed tags what it creates with it, and its origin check asks CloudFormation about
+      this stack (the bench records the operation for it, see ``Bench.record_operation``).
+    * ``PhysicalResourceId`` (Update, Delete): the engine's provider ARN moved to the
+      implementation's account - the ARN that implementation's Create answers (checked).
+    """
+    event = copy.deepcopy(template)
+    event["RequestId"] = request_id
+    event["ResponseURL"] = response_url
+    event["ServiceToken"] = function_arn
+    for key in ("ResourceProperties", "OldResourceProperties"):
+        if isinstance(event.get(key), dict) and "ServiceToken" in event[key]:
+            event[key]["ServiceToken"] = function_arn
+    event["StackId"] = in_account(event["StackId"], account)
+    if event.get("PhysicalResourceId"):
+        event["PhysicalResourceId"] = in_account(event["PhysicalResourceId"], account)
+    return event
+
+
+# ------------------------------------------------------------------------------------------------
 # Implementations
 # ------------------------------------------------------------------------------------------------
 @dataclasses.dataclass
@@ -229,16 +311,9 @@ class Impl:
         return f"arn:aws:lambda:{REGION}:{self.account}:function:{self.name}"
 
     @property
-    def bucket(self) -> str:
-        return f"bench-idp-metadata-{self.account}"
-
-    @property
-    def stack_id(self) -> str:
-        return f"arn:aws:cloudformation:{REGION}:{self.account}:stack/bench-{self.name}/0a1b2c3d-0000-4000-8000-{self.account}"
-
-    @property
-    def provider_arn(self) -> str:
-        return f"arn:aws:iam::{self.account}:saml-provider/{PROVIDER_NAME}"
+    def task_root(self) -> str:
+        """Where the function's code is (LAMBDA_TASK_ROOT): the bootstrap's or handler's directory."""
+        return str(Path(self.cmd[-1]).resolve().parent)
 
 
 @dataclasses.dataclass
@@ -258,6 +333,7 @@ class InvocationRecord:
     puts: int = 0
     status: str | None = None
     reason: str | None = None
+    physical_id: str | None = None  # the answer's PhysicalResourceId
     kind: str | None = None
     calls: list[str] = dataclasses.field(default_factory=list)
     aws_s: float = 0.0  # emulator-side time of the function's calls + the response PUT
@@ -436,61 +512,122 @@ class Bench:
         cert1, cert2 = demo.make_certificate(), demo.make_certificate()
         self.doc1 = demo.metadata_document([cert1])
         self.doc2 = demo.metadata_document([cert1, cert2])
-        self.versions: dict[str, tuple[str, str]] = {}
+        self.deploy_through_engine()
+        self.specs = {impl.name: self.function_spec(impl) for impl in self.impls}
         for impl in self.impls:
-            s3 = self.client("s3", impl.account)
-            s3.create_bucket(Bucket=impl.bucket)
-            s3.put_bucket_versioning(Bucket=impl.bucket, VersioningConfiguration={"Status": "Enabled"})
-            v1 = s3.put_object(Bucket=impl.bucket, Key=METADATA_KEY, Body=self.doc1.encode())["VersionId"]
-            v2 = s3.put_object(Bucket=impl.bucket, Key=METADATA_KEY, Body=self.doc2.encode())["VersionId"]
-            self.versions[impl.name] = (v1, v2)
             # moto builds an account's IAM backend (with every AWS managed policy) on its first IAM
             # request, which takes about a second: do it here, not inside the first measured event.
             self.client("iam", impl.account).list_saml_providers()
+
+    def deploy_through_engine(self) -> None:
+        """The events' source: templates/saml-federation.yaml deployed once through the emulator's
+        CloudFormation engine, as tools/demo.py deploys it - samlfed's zip uploaded, CreateStack
+        with the role and the refresh off (the provider only) and the metadata from S3 at
+        FederationFileVersion = v1, UpdateStack to v2, DeleteStack. The engine's function (the
+        same bootstrap, run by the emulator's Lambda) answers them. Keeps the engine's
+        Custom::SAMLProvider Create, Update and Delete requests (``self.templates``) and the
+        function's configuration as deployed (``self.function_config``)."""
+        s3 = self.client("s3", ENGINE_ACCOUNT)
+        cfn = self.client("cloudformation", ENGINE_ACCOUNT)
+        architecture = demo.lambda_architecture()
+        package = demo.package_bootstrap(Path(self.impls[0].cmd[-1]), self.workdir / f"bootstrap-{architecture}.zip")
+        demo.upload_code(s3, package, architecture, bucket=CODE_BUCKET)
+        s3.create_bucket(Bucket=METADATA_BUCKET)
+        s3.put_bucket_versioning(Bucket=METADATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        self.versions = [s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=doc.encode())["VersionId"]
+                         for doc in (self.doc1, self.doc2)]
+
+        def params(version: str) -> list[dict[str, str]]:
+            return demo.stack_parameters(architecture, PROVIDER_NAME, version=version, role_name="",
+                                         refresh_schedule="", federation_bucket=METADATA_BUCKET,
+                                         code_bucket=CODE_BUCKET)
+
+        def finish(stack_id: str, expected: str) -> dict[str, Any]:
+            stack, _ = demo.wait_for_stack(cfn, stack_id)
+            if stack["StackStatus"] != expected:
+                raise BenchError(f"engine: stack {STACK_NAME} ended {stack['StackStatus']}, not {expected}: "
+                                 f"{stack.get('StackStatusReason', '')} (see the emulator log)")
+            return stack
+
+        t = time.monotonic()
+        stack_id = demo.create_stack(cfn, params(self.versions[0]), STACK_NAME)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in finish(stack_id, "CREATE_COMPLETE").get("Outputs") or []}
+        if "FunctionArn" not in outputs:
+            raise BenchError(f"engine: stack {STACK_NAME} has no FunctionArn output (outputs: {sorted(outputs)})")
+        self.function_config = self.client("lambda", ENGINE_ACCOUNT).get_function_configuration(
+            FunctionName=outputs["FunctionArn"])
+        if int(self.function_config["MemorySize"]) != MEMORY_SIZE_MIB:
+            self.failures.append(f"the template's MemorySize is {self.function_config['MemorySize']} MB; the memory "
+                                 f"phase holds peaks against {MEMORY_SIZE_MIB} MB (MEMORY_SIZE_MIB in bench/run.py)")
+        demo.update_stack(cfn, stack_id, params(self.versions[1]))
+        finish(stack_id, "UPDATE_COMPLETE")
+        cfn.delete_stack(StackName=stack_id)
+        finish(stack_id, "DELETE_COMPLETE")
+        sent = [e for e in json.loads(http("GET", f"{self.endpoint}/_samlfed/cfn-requests"))
+                if e.get("StackId") == stack_id and e.get("ResourceType") == PROVIDER_TYPE]
+        got = [e.get("RequestType") for e in sent]
+        if got != list(TYPES):
+            raise BenchError(f"engine: the stack's {PROVIDER_TYPE} requests were {got}, not {list(TYPES)}")
+        self.templates = {e["RequestType"]: e for e in sent}
+        print(f"bench: events from {demo.TEMPLATE.relative_to(ROOT)} through the emulator's CloudFormation "
+              f"(CreateStack, UpdateStack FederationFileVersion v1 -> v2, DeleteStack: {time.monotonic() - t:.1f} s); "
+              f"{PROVIDER_TYPE} properties: {', '.join(self.templates['Create']['ResourceProperties'])}", flush=True)
 
     def stop(self) -> None:
         demo.stop_all(self.started)
 
     # -- events ----------------------------------------------------------------------------------
-    def props(self, impl: Impl, version: int) -> dict[str, Any]:
-        v = self.versions[impl.name][version - 1]
-        return {"ServiceToken": impl.function_arn, "Name": PROVIDER_NAME,
-                "MetadataUrl": f"s3://{impl.bucket}/{METADATA_KEY}?versionId={v}", "Tags": TAGS}
+    def expected_physical_id(self, impl: Impl) -> str:
+        """The provider ARN the implementation's Create answers: the engine's, in its account."""
+        return in_account(self.templates["Update"]["PhysicalResourceId"], impl.account)
 
     def event(self, impl: Impl, request_type: str) -> dict[str, Any]:
+        """The engine's ``request_type`` request, delivered to ``impl`` (see ``delivered_event``)."""
         request_id = str(uuid.uuid4())
         url = self.cfn_s3.generate_presigned_url(
             "put_object", Params={"Bucket": RESPONSE_BUCKET, "Key": request_id}, ExpiresIn=7200)
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ServiceToken": impl.function_arn,
-            "ResponseURL": url,
-            "StackId": impl.stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": LOGICAL_ID,
-            "ResourceType": "Custom::SAMLProvider",
-        }
-        if request_type == "Create":
-            event["ResourceProperties"] = self.props(impl, 1)
-        elif request_type == "Update":
-            event["ResourceProperties"] = self.props(impl, 2)
-            event["OldResourceProperties"] = self.props(impl, 1)
-            event["PhysicalResourceId"] = impl.provider_arn
-        else:
-            event["ResourceProperties"] = self.props(impl, 1)
-            event["PhysicalResourceId"] = impl.provider_arn
-        return event
+        return delivered_event(self.templates[request_type], request_id=request_id, response_url=url,
+                               function_arn=impl.function_arn, account=impl.account)
+
+    def record_operation(self, event: dict[str, Any]) -> None:
+        """The origin check stays on: samlfed asks CloudFormation (DescribeStackResource) whether
+        this very resource has an operation of the event's kind in progress. The bench plays
+        CloudFormation's part for the implementation's stack, so before each delivery it tells
+        the emulator what CloudFormation's record shows during it (``POST /_samlfed/cfn-operations``:
+        the resource ``<TYPE>_IN_PROGRESS`` with the event's PhysicalResourceId), and the check is
+        answered, and paid for, as on AWS."""
+        http("POST", f"{self.endpoint}/_samlfed/cfn-operations", data=json.dumps({"Event": event}).encode())
 
     # -- one process -----------------------------------------------------------------------------
-    def env(self, impl: Impl, api: RuntimeApi) -> dict[str, str]:
-        env = demo.bootstrap_env(api.address, self.endpoint, self.workdir)
-        env["AWS_ACCESS_KEY_ID"] = impl.account
-        env["AWS_LAMBDA_FUNCTION_NAME"] = impl.name
-        env.update(dict(spec.split("=", 1) for spec in self.args.env))
+    def function_spec(self, impl: Impl) -> lambda_local.FunctionSpec:
+        """What Lambda knows of the implementation's function: the configuration the template gave
+        the engine's function (GetFunctionConfiguration: Runtime, Handler, MemorySize, Timeout,
+        Environment, LoggingConfig), with the implementation's name, ARN and account. The bench's
+        own variables go in through the spec's environment, like Environment.Variables."""
+        config = self.function_config
+        logging = config.get("LoggingConfig") or {}
+        env = dict((config.get("Environment") or {}).get("Variables") or {})
+        # Nothing from this shell's AWS profile: the empty files isolated_workdir wrote.
+        env["AWS_CONFIG_FILE"] = os.environ["AWS_CONFIG_FILE"]
+        env["AWS_SHARED_CREDENTIALS_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"]
         if impl.kind == "python":
             # Lambda's /var/task is read-only: the handler is compiled at every cold start.
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        return env
+        env.update(dict(spec.split("=", 1) for spec in self.args.env))
+        return lambda_local.FunctionSpec(
+            function_arn=impl.function_arn, function_name=impl.name, account_id=impl.account, region=REGION,
+            endpoint_url=self.endpoint, runtime=config.get("Runtime") or "provided.al2",
+            handler=config.get("Handler") or "bootstrap", memory_size=int(config["MemorySize"]),
+            timeout_s=float(config["Timeout"]), environment=tuple(sorted(env.items())),
+            log_format=logging.get("LogFormat") or "JSON", log_level=logging.get("ApplicationLogLevel") or "INFO",
+            log_group=logging.get("LogGroup"))
+
+    def env(self, impl: Impl, api: RuntimeApi, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The process environment, as the emulator's Lambda builds it (lambda_local.function_environment)."""
+        spec = self.specs[impl.name]
+        if extra:
+            spec = dataclasses.replace(spec, environment=tuple(sorted({**dict(spec.environment), **extra}.items())))
+        return lambda_local.function_environment(spec, api.address, impl.task_root)
 
     def run_process(self, impl: Impl, round_no: int, process_no: int, types: list[str]) -> None:
         api = TimedRuntimeApi(function_arn=impl.function_arn, default_timeout_s=INVOKE_TIMEOUT_S)
@@ -523,7 +660,7 @@ class Bench:
                     http("DELETE", f"{self.endpoint}/_samlfed/calls")
                     cpu_before = cpu_ns(proc.pid)
                 # CloudFormation's record shows the operation (the function's origin check asks it).
-                http("POST", f"{self.endpoint}/_samlfed/cfn-operations", data=json.dumps({"Event": event}).encode())
+                self.record_operation(event)
                 try:
                     result = api.invoke(event, timeout_s=INVOKE_TIMEOUT_S, process=proc, request_id=rec.request_id)
                 except (InvokeTimeout, FunctionExited) as exc:
@@ -544,6 +681,7 @@ class Bench:
                     body = self.cfn_s3.get_object(Bucket=RESPONSE_BUCKET, Key=rec.request_id)["Body"].read()
                     answer = json.loads(body)
                     rec.status, rec.reason = answer.get("Status"), answer.get("Reason")
+                    rec.physical_id = answer.get("PhysicalResourceId")
                 except Exception as exc:  # noqa: BLE001 - recorded as a failure below
                     rec.status, rec.reason = None, f"no readable response object: {exc!r}"
                 records.append(rec)
@@ -585,6 +723,10 @@ class Bench:
             self.failures.append(f"{where}: CloudFormation response {rec.status}: {rec.reason}")
         if rec.puts != 1:
             self.failures.append(f"{where}: {rec.puts} response PUTs (exactly one expected)")
+        if rec.status == "SUCCESS" and rec.physical_id != self.expected_physical_id(impl):
+            # The Update and Delete events carry this ARN as their PhysicalResourceId.
+            self.failures.append(f"{where}: PhysicalResourceId {rec.physical_id!r}, "
+                                 f"expected {self.expected_physical_id(impl)!r}")
         if rec.calls != impl.expected[rec.request_type]:
             msg = (f"{where}: AWS calls {rec.calls} != {'minimum' if impl.check_minimum else 'expected'} "
                    f"{impl.expected[rec.request_type]}")
@@ -596,9 +738,15 @@ class Bench:
     # -- peak RSS on the largest accepted documents and on hostile inputs ------------------------
     def run_memory(self) -> None:
         """One fresh samlfed process per input, one Create each; VmHWM after the answer. A peak at
-        or over the template's MemorySize, or an unexpected verdict, fails the run."""
+        or over the template's MemorySize, or an unexpected verdict, fails the run.
+
+        The events are the engine's Create and Update (``delivered_event``) with two properties
+        set as the template renders them for other parameter values: ``Name`` = FederationName
+        ``BenchMemory<n>`` (one provider per input) and ``MetadataUrl`` = the S3 URL of
+        FederationFileVersion = the input's object version (each input is uploaded as a new
+        version of the template's FederationFile), or MetadataHttpsUrl for the HTTPS stream."""
         impl = self.impls[0]
-        s3 = self.client("s3", impl.account)
+        s3 = self.client("s3", ENGINE_ACCOUNT)  # the metadata bucket's owner
         stream = ContinuationStream(self.workdir, total=210 * 1024 * 1024)
         try:
             doc = self.doc1
@@ -634,9 +782,9 @@ class Bench:
                 else:
                     data = body.encode() if isinstance(body, str) else body
                     rec.size = rec.size or len(data)
-                    key = f"metadata/memory-{n}.xml"
-                    s3.put_object(Bucket=impl.bucket, Key=key, Body=data)
-                    url = f"s3://{impl.bucket}/{key}"
+                    version = s3.put_object(Bucket=METADATA_BUCKET, Key=METADATA_KEY, Body=data)["VersionId"]
+                    # The template's MetadataUrl for FederationFileVersion = version.
+                    url = f"s3://{METADATA_BUCKET}/{METADATA_KEY}?versionId={version}"
                 urls.append(url)
                 name = f"BenchMemory{n if rec.update_of is None else rec.update_of}"
                 old = None if rec.update_of is None else {"Name": name, "MetadataUrl": urls[rec.update_of]}
@@ -647,8 +795,9 @@ class Bench:
         finally:
             stream.stop()
 
-    def memory_case(self, impl: Impl, rec: MemoryRecord, props: dict[str, Any], stream: ContinuationStream,
-                    old: dict[str, Any] | None) -> None:
+    def memory_case(self, impl: Impl, rec: MemoryRecord, props: dict[str, str], stream: ContinuationStream,
+                    old: dict[str, str] | None) -> None:
+        """``props`` (and ``old``, for an Update) replace those properties in the engine's event."""
         api = TimedRuntimeApi(function_arn=impl.function_arn, default_timeout_s=MEMORY_INVOKE_TIMEOUT_S)
         api.start()
         self.started.api = api
@@ -656,19 +805,18 @@ class Bench:
         self.started.files.append(log)
         proc: subprocess.Popen | None = None
         try:
-            env = self.env(impl, api)
-            env.update({"SAMLFED_TEST_CA_PEM": str(stream.ca_pem), "SAMLFED_TEST_ALLOW_LOOPBACK": "1",
-                        "SAMLFED_METADATA_TIMEOUT_MS": "30000"})
+            env = self.env(impl, api, {"SAMLFED_TEST_CA_PEM": str(stream.ca_pem), "SAMLFED_TEST_ALLOW_LOOPBACK": "1",
+                                       "SAMLFED_METADATA_TIMEOUT_MS": "30000"})
             event = self.event(impl, "Create" if old is None else "Update")
-            event["ResourceProperties"] = {"ServiceToken": impl.function_arn, **props}
+            event["ResourceProperties"].update(props)
             if old is not None:
-                event["OldResourceProperties"] = {"ServiceToken": impl.function_arn, **old}
-                event["PhysicalResourceId"] = f"arn:aws:iam::{impl.account}:saml-provider/{props['Name']}"
+                event["OldResourceProperties"].update(old)
+                event["PhysicalResourceId"] = event["PhysicalResourceId"].rsplit("/", 1)[0] + "/" + props["Name"]
             proc = subprocess.Popen(impl.cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=self.workdir)
             api.pid = proc.pid
             self.started.bootstrap = proc
-            http("POST", f"{self.endpoint}/_samlfed/cfn-operations", data=json.dumps({"Event": event}).encode())
+            self.record_operation(event)
             sent_before = stream.sent
             t = time.monotonic()
             try:
@@ -1084,7 +1232,7 @@ def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict
         *rep.calls_text(),
         "```",
         "",
-        "samlfed's minimum (README.md, src/resources/saml_provider.rs): each request first asks "
+        "samlfed's minimum (docs/resources.md, src/resources/saml_provider.rs): each request first asks "
         "DescribeStackResource (the origin check: did CloudFormation send it?); then Create = GetObject, "
         "CreateSAMLProvider, GetSAMLProvider (for the Uuid); Update with new metadata = GetObject, GetSAMLProvider "
         "(ownership, current document and tags), UpdateSAMLProvider; Delete = GetSAMLProvider (ownership), "
@@ -1102,6 +1250,20 @@ def write_results(path: Path, rep: Report, facts: dict[str, str], versions: dict
         "`bench/timed_emulator.py`). The event is queued at the Runtime API right after exec, as Lambda has it "
         "waiting. *init* is exec -> the first `/invocation/next` poll.",
         "- **warm invoke**: the Runtime API hands out the event -> the response PUT's `t1`.",
+        "- **the events**: the emulator's CloudFormation engine rendered them from `templates/saml-federation.yaml` "
+        "(set-up: CreateStack with the provider only and FederationFileVersion = v1, UpdateStack to v2, DeleteStack; "
+        "`GET /_samlfed/cfn-requests`). Each delivery is the engine's Custom::SAMLProvider request with only "
+        "RequestId (fresh), ResponseURL (the bench's presigned S3 PUT), ServiceToken (top level and in the "
+        "properties: the implementation's function), StackId and PhysicalResourceId (the engine's, in the "
+        "implementation's account) replaced; the properties, MetadataUrl included, are the engine's, the same for "
+        "both (`delivered_event` in bench/run.py). The baseline ignores the properties it does not implement "
+        "(ServiceTimeout, AdoptExisting; see bench/baseline/handler.py).",
+        "- **origin check: on.** samlfed's DescribeStackResource is answered from the emulator's record of the "
+        "operation, which the bench writes before each delivery (`POST /_samlfed/cfn-operations`), as CloudFormation's "
+        "record would show it during the request; the call is part of every samlfed figure.",
+        "- **the function's environment**: `lambda_local.function_environment` (the emulator's Lambda), from the "
+        "configuration the template gave the engine's function (MemorySize, Timeout, LoggingConfig), with the "
+        "implementation's name, ARN and account (each its own 12-digit access key) and empty AWS config files.",
         "- **peak RSS**: `VmHWM` of process 1 after its last event.",
         "- **handler overhead beyond the AWS calls**: from samlfed's own log line for each answer "
         "(`own_ms`, `src/timing.rs`): the time from the event's arrival in the handler to its answer, minus the "
@@ -1157,7 +1319,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="profiling aid: run the Rust binaries under CMD (e.g. 'perf record -g -o F --'); "
                         "RSS and CPU figures then describe CMD's process, not the function's")
     p.add_argument("--env", action="append", default=[], metavar="K=V",
-                   help="experiments: extra environment for every function process")
+                   help="experiments: extra environment for every function process (the FunctionSpec's "
+                        "environment, like Environment.Variables: a name Lambda reserves needs "
+                        "LOCAL_LAMBDA_SET_<NAME>=V, see tools/lambda_local.py)")
     p.add_argument("--python", default=sys.executable, help="interpreter for the baseline (needs boto3)")
     p.add_argument("--zip-dir", default="build")
     p.add_argument("--zip", action="append", default=[], metavar="ARCH=PATH",

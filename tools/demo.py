@@ -284,20 +284,23 @@ def lambda_architecture(machine: str | None = None) -> str:
     raise ValueError(f"no Lambda architecture runs a {machine} build (Lambda has arm64 and x86_64)")
 
 
-def stack_parameters(architecture: str, name: str, previous_name: str = "", version: str = "") -> list[dict[str, str]]:
-    """The parameters of every stack operation of the demo. Each one is given every time: an
-    UpdateStack without a parameter resets it to its Default, as in CloudFormation. FederationFile
-    keeps its Default (the key the metadata is uploaded to)."""
+def stack_parameters(architecture: str, name: str, previous_name: str = "", version: str = "", *,
+                     role_name: str = ROLE_NAME, refresh_schedule: str = REFRESH_SCHEDULE,
+                     federation_bucket: str = METADATA_BUCKET, code_bucket: str = CODE_BUCKET) -> list[dict[str, str]]:
+    """The parameters of every stack operation of the demo (and of `make bench`'s, which turns the
+    role and the refresh off with ``role_name=""``, ``refresh_schedule=""``). Each one is given every
+    time: an UpdateStack without a parameter resets it to its Default, as in CloudFormation.
+    FederationFile keeps its Default (the key the metadata is uploaded to)."""
     values = {
         "FederationName": name,
         "PreviousFederationName": previous_name,
-        "FederationBucket": METADATA_BUCKET,
+        "FederationBucket": federation_bucket,
         "FederationFileVersion": version,
-        "RoleName": ROLE_NAME,
-        "CodeBucket": CODE_BUCKET,
+        "RoleName": role_name,
+        "CodeBucket": code_bucket,
         "CodeKey": code_key(architecture),
         "Architecture": architecture,
-        "RefreshSchedule": REFRESH_SCHEDULE,
+        "RefreshSchedule": refresh_schedule,
     }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
@@ -466,9 +469,8 @@ class DemoError(Exception):
     pass
 
 
-# Started, stop_process, stop_all, start_emulator, bootstrap_env and isolated_workdir are also the
-# process kit of bench/run.py, which runs a bootstrap against its own Runtime API: keep their
-# signatures.
+# Started, stop_process, stop_all, start_emulator and isolated_workdir are also the process kit of
+# bench/run.py, which runs a bootstrap against its own Runtime API: keep their signatures.
 @dataclass
 class Started:
     """Everything the demo (or the bench) started, stopped by ``stop_all``."""
@@ -586,29 +588,51 @@ def start_emulator(s: Started, workdir: Path) -> str:
     return f"http://127.0.0.1:{int(first[5:])}"
 
 
-def bootstrap_env(api_address: str, endpoint: str, workdir: Path) -> dict[str, str]:
-    """For a bootstrap run outside the emulator (bench/run.py): Lambda's own variables plus the
-    emulator's endpoint; nothing from this shell's AWS_* or profile settings (AWS_CONFIG_FILE and
-    AWS_SHARED_CREDENTIALS_FILE name the empty files ``isolated_workdir`` writes)."""
-    env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": api_address,
-        "AWS_LAMBDA_FUNCTION_NAME": "samlfed",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_LOG_FORMAT": "JSON",
-        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/samlfed",
-        "AWS_LAMBDA_LOG_STREAM_NAME": f"{dt.date.today():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": ACCOUNT,
-        "AWS_SECRET_ACCESS_KEY": "demo",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(workdir / "aws-config-empty"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws-credentials-empty"),
-    })
-    return env
+# ------------------------------------------------------------------------------------------------
+# Deploying the template through the engine (also used by bench/run.py)
+# ------------------------------------------------------------------------------------------------
+def package_bootstrap(bootstrap: Path, zip_path: Path) -> bytes:
+    """Packages ``bootstrap`` as Lambda wants it (``tools/lambda_local.py package``: the executable
+    at the root of a zip) into ``zip_path``; returns the zip's bytes."""
+    done = subprocess.run([sys.executable, str(LAMBDA_LOCAL), "package", str(bootstrap), str(zip_path)],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise DemoError(f"tools/lambda_local.py package failed: {done.stderr.strip() or done.returncode}")
+    return zip_path.read_bytes()
+
+
+def upload_code(s3: Any, package: bytes, architecture: str, bucket: str = CODE_BUCKET) -> str:
+    """Creates the code bucket and uploads the zip under the key the stack's CodeKey names
+    (``code_key``); returns that key."""
+    s3.create_bucket(Bucket=bucket)
+    key = code_key(architecture)
+    s3.put_object(Bucket=bucket, Key=key, Body=package)
+    return key
+
+
+def create_stack(cfn: Any, params: list[dict[str, str]], stack_name: str = STACK_NAME) -> str:
+    """CreateStack of templates/saml-federation.yaml (answers at once; the engine works on);
+    returns the StackId."""
+    return cfn.create_stack(StackName=stack_name, TemplateBody=TEMPLATE.read_text(), Parameters=params,
+                            Capabilities=["CAPABILITY_IAM"])["StackId"]
+
+
+def update_stack(cfn: Any, stack_id: str, params: list[dict[str, str]]) -> None:
+    """UpdateStack with the previous template and ``params`` (answers at once)."""
+    cfn.update_stack(StackName=stack_id, UsePreviousTemplate=True, Parameters=params, Capabilities=["CAPABILITY_IAM"])
+
+
+def wait_for_stack(cfn: Any, stack_id: str, timeout_s: float = OPERATION_TIMEOUT_S) -> tuple[dict[str, Any], float]:
+    """Polls DescribeStacks until the stack's operation ends (at most ``timeout_s``, then
+    DemoError); returns the stack and the time it took."""
+    start = time.monotonic()
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack, time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            raise DemoError(f"the stack is still {stack['StackStatus']} after {timeout_s:g} s")
+        time.sleep(0.2)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -728,15 +752,11 @@ class Demo:
 
     def wait_for_stack(self) -> tuple[dict[str, Any], float]:
         """Polls DescribeStacks until the operation ends (bounded); returns the stack and the time."""
-        start = time.monotonic()
-        while True:
-            stack = self.describe_stack()
-            if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-                return stack, time.monotonic() - start
-            if time.monotonic() - start > OPERATION_TIMEOUT_S:
-                self.print_events(self.all_events(), everything=True)
-                raise DemoError(f"the stack is still {stack['StackStatus']} after {OPERATION_TIMEOUT_S:g} s")
-            time.sleep(0.2)
+        try:
+            return wait_for_stack(self.cfn, self.stack_id)
+        except DemoError:
+            self.print_events(self.all_events(), everything=True)
+            raise
 
     def physical_id(self, logical_id: str) -> str:
         detail = self.cfn.describe_stack_resource(StackName=self.stack_id, LogicalResourceId=logical_id)
@@ -833,16 +853,11 @@ class Demo:
         self.begin("Step 1 - Package the function, upload it and the IdP metadata", note)
         zip_path = self.workdir / f"bootstrap-{self.architecture}.zip"
         t0 = time.monotonic()
-        done = subprocess.run([sys.executable, str(LAMBDA_LOCAL), "package", str(self.bootstrap), str(zip_path)],
-                              capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise DemoError(f"tools/lambda_local.py package failed: {done.stderr.strip() or done.returncode}")
-        package = zip_path.read_bytes()
+        package = package_bootstrap(self.bootstrap, zip_path)
         out.section("Deployment package")
         out.kv("zip", f"{zip_path} ({len(package) / 1e6:.1f} MB, packaged in {time.monotonic() - t0:.1f} s)")
         out.kv("CodeSha256", base64.b64encode(hashlib.sha256(package).digest()).decode())
-        self.s3.create_bucket(Bucket=CODE_BUCKET)
-        self.s3.put_object(Bucket=CODE_BUCKET, Key=code_key(self.architecture), Body=package)
+        upload_code(self.s3, package, self.architecture)
         out.kv("uploaded", f"s3://{CODE_BUCKET}/{code_key(self.architecture)} (Architecture {self.architecture}, "
                            f"this machine's)")
 
@@ -864,7 +879,6 @@ class Demo:
         self.end()
 
     def step2_create(self) -> None:
-        body = TEMPLATE.read_text()
         params = stack_parameters(self.architecture, FEDERATION_NAME)
         note = (
             "CreateStack with the project's template. CloudFormation (the emulator's engine) creates the log "
@@ -877,8 +891,7 @@ class Demo:
         )
 
         def run() -> None:
-            self.stack_id = self.cfn.create_stack(StackName=STACK_NAME, TemplateBody=body, Parameters=params,
-                                                  Capabilities=["CAPABILITY_IAM"])["StackId"]
+            self.stack_id = create_stack(self.cfn, params)
 
         r = self.stack_operation("Step 2 - CreateStack: the SAML provider and a role that trusts it", note,
                                  "CreateStack", run, "CREATE_COMPLETE",
@@ -948,8 +961,7 @@ class Demo:
         self.end()
 
     def update_stack(self, params: list[dict[str, str]]) -> None:
-        self.cfn.update_stack(StackName=self.stack_id, UsePreviousTemplate=True, Parameters=params,
-                              Capabilities=["CAPABILITY_IAM"])
+        update_stack(self.cfn, self.stack_id, params)
 
     def refresh_event(self) -> tuple[dict[str, Any], str]:
         """The event EventBridge sends the function on the RefreshRule's schedule: the rule's

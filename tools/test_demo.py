@@ -285,6 +285,24 @@ def test_stack_parameters_meet_the_templates_constraints(previous: str, version:
     assert (given["PreviousFederationName"], given["FederationFileVersion"]) == (previous, version)
 
 
+def test_stack_parameters_of_the_bench_turn_the_role_and_the_refresh_off() -> None:
+    """bench/run.py deploys the provider only: RoleName and RefreshSchedule empty (the template's
+    HasRole and HasRefreshSchedule false), its own buckets; still within the constraints."""
+    import re
+
+    declared = _template()["Parameters"]
+    given = {p["ParameterKey"]: p["ParameterValue"]
+             for p in demo.stack_parameters("x86_64", "BenchIdP", version="v2", role_name="", refresh_schedule="",
+                                            federation_bucket="samlfed-bench-idp-metadata",
+                                            code_bucket="samlfed-bench-code")}
+    for key, value in given.items():
+        if "AllowedPattern" in declared[key]:
+            assert re.fullmatch(declared[key]["AllowedPattern"], value, re.ASCII), (key, value)
+    assert (given["RoleName"], given["RefreshSchedule"]) == ("", "")
+    assert (given["FederationBucket"], given["CodeBucket"]) == ("samlfed-bench-idp-metadata", "samlfed-bench-code")
+    assert given["FederationFileVersion"] == "v2"
+
+
 def test_the_template_gives_the_refresh_rule_and_the_outputs_the_demo_reads() -> None:
     resources, outputs = _template()["Resources"], _template()["Outputs"]
     assert resources["RefreshRule"]["Type"] == "AWS::Events::Rule"

@@ -13,6 +13,16 @@ What it does, per request type (AWS calls in brackets):
 
 Clients are built once at import (init), as Lambda's guidance says.
 
+Properties. The bench sends it the events CloudFormation renders from templates/saml-federation.yaml
+(bench/run.py), the same ones samlfed gets. It reads ``Name``, ``MetadataUrl`` (``s3://`` with an
+optional ``?versionId=``) or ``MetadataDocument``, and ``Tags``; everything else is accepted and
+ignored, as most hand-written handlers do:
+
+* ``ServiceToken``, ``ServiceTimeout``: CloudFormation's own fields, not properties of the provider;
+* ``AdoptExisting``: adoption is not implemented; it acts as "false" (the template's default, and
+  what the bench sends): a Create over an existing provider fails with IAM's EntityAlreadyExists;
+* ``MetadataSha256``, ``TrustedCertificateSha256``: pins are not implemented (see below).
+
 What it does NOT do that samlfed does (so it makes fewer calls and less work per request):
 
 * no metadata validation before the IAM call (no XML parse with DTDs refused, no SAML 2.0
