@@ -151,7 +151,7 @@ TYPES = ("Create", "Update", "Delete")
 # most 3.5 MiB (the budget once the origin check brought the CloudFormation SDK in).
 TARGETS = {"cold": 1 / 8, "rss": 1 / 3, "zip_arm64": 3.5 * 1024 * 1024, "overhead_ms": 1.0}
 # The memory phase: the template's MemorySize, and samlfed's bounds (src/metadata/mod.rs
-# MAX_DOCUMENT_BYTES, src/metadata/validate.rs MAX_XML_NODES).
+# MAX_DOCUMENT_BYTES, src/metadata/validate/xml.rs MAX_XML_NODES).
 MEMORY_SIZE_MIB = 128
 MAX_DOCUMENT_BYTES = 10_000_000
 MAX_XML_NODES = 100_000
@@ -1168,7 +1168,7 @@ def memory_section(b: Bench) -> list[str]:
         "stream); "
         "`VmHWM` after the answer. The fetch reads at most 10,000,000 bytes (IAM's 10,000,000-character limit "
         "counted in bytes, src/metadata/mod.rs) and the parse at most 100,000 XML nodes, 100,000 attributes "
-        "(1,000 on one element) and 1,000 namespace declarations (src/metadata/validate.rs). The accepted "
+        "(1,000 on one element) and 1,000 namespace declarations (src/metadata/validate/xml.rs). The accepted "
         "documents go on to IAM - Create: CreateSAMLProvider, then GetSAMLProvider, whose answer carries the "
         "document back; Update: GetSAMLProvider (the current document), then UpdateSAMLProvider - so their peak "
         "includes the SDK's request and response bodies.",
