@@ -208,10 +208,17 @@ async fn watch_polls_until_the_operation_ends_and_reports_progress_each_time() {
         mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&operations, &describe_rule, &instances, &results]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
-    let report = rollout::watch(&client, &query(), Duration::from_millis(5), Duration::from_secs(30), move |r| {
-        let op = r.operation.as_ref().map(|o| o.status.clone()).unwrap_or_default();
-        record.lock().unwrap().push((op, r.summary.done(), r.summary.total));
-    })
+    let report = rollout::watch(
+        &client,
+        &query(),
+        Duration::from_millis(5),
+        Duration::from_secs(30),
+        move |r| {
+            let op = r.operation.as_ref().map(|o| o.status.clone()).unwrap_or_default();
+            record.lock().unwrap().push((op, r.summary.done(), r.summary.total));
+        },
+        |err, _| panic!("no poll fails here: {err}"),
+    )
     .await
     .expect("watch");
 
@@ -249,13 +256,80 @@ async fn a_snapshot_of_a_running_operation_exits_4_and_max_wait_bounds_the_watch
     let client =
         mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&operations, &describe_rule, &instances, &results]);
     let started = std::time::Instant::now();
-    let report = rollout::watch(&client, &query(), Duration::from_millis(20), Duration::from_millis(100), |_| {})
-        .await
-        .expect("watch");
+    let report =
+        rollout::watch(&client, &query(), Duration::from_millis(20), Duration::from_millis(100), |_| {}, |_, _| {})
+            .await
+            .expect("watch");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(describe_rule.num_calls() >= 2, "it polled while waiting");
     assert_eq!(report.summary.running, 10);
     assert_eq!(rollout::exit_code(&report), exit::RUNNING);
+}
+
+/// A wave runs for hours: a throttled poll is retried at the next interval, not the end of the watch.
+#[tokio::test]
+async fn watch_outlasts_failed_polls_and_gives_up_only_after_many_in_a_row() {
+    let throttled = || {
+        aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationError::generic(
+            ErrorMetadata::builder().code("Throttling").message("Rate exceeded").build(),
+        )
+    };
+    // The SDK's own retries are off, so each mocked error is one failed poll.
+    fn no_sdk_retries(c: aws_sdk_cloudformation::config::Builder) -> aws_sdk_cloudformation::config::Builder {
+        c.retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
+    }
+    let operations = operations_rule();
+    let describe_rule = mock!(Client::describe_stack_set_operation)
+        .sequence()
+        .output(|| describe(StackSetOperationStatus::Running))
+        .error(throttled)
+        .times(3)
+        .output(|| describe(StackSetOperationStatus::Succeeded))
+        .build();
+    let instances = instances_rule(4);
+    let results = results_rule(4, 0, 0);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&operations, &describe_rule, &instances, &results],
+        no_sdk_retries
+    );
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let seen = failed.clone();
+    let report = rollout::watch(
+        &client,
+        &query(),
+        Duration::from_millis(5),
+        Duration::from_secs(30),
+        |_| {},
+        move |err, in_a_row| seen.lock().unwrap().push((err.to_string(), in_a_row)),
+    )
+    .await
+    .expect("three throttled polls do not end the watch");
+    assert_eq!(report.operation.as_ref().map(|o| o.status.as_str()), Some("SUCCEEDED"));
+    assert_eq!(rollout::exit_code(&report), exit::OK);
+    let failed = failed.lock().unwrap().clone();
+    assert_eq!(failed.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(failed[0].0.starts_with("DescribeStackSetOperation failed: "), "{failed:?}");
+
+    // Throttled for good: the watch ends with the error after MAX_FAILED_POLLS polls in a row.
+    let describe_rule = mock!(Client::describe_stack_set_operation)
+        .sequence()
+        .output(|| describe(StackSetOperationStatus::Running))
+        .error(throttled)
+        .times(rollout::MAX_FAILED_POLLS as usize)
+        .build();
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&operations, &describe_rule, &instances, &results],
+        no_sdk_retries
+    );
+    let err = rollout::watch(&client, &query(), Duration::from_millis(1), Duration::from_secs(30), |_| {}, |_, _| {})
+        .await
+        .expect_err("gives up");
+    assert!(matches!(err, CliError::Aws { operation: "DescribeStackSetOperation", .. }), "{err:?}");
+    assert_eq!(describe_rule.num_calls(), 1 + rollout::MAX_FAILED_POLLS as usize);
 }
 
 #[tokio::test]
@@ -329,7 +403,9 @@ async fn the_human_table_lists_failures_first() {
     assert_eq!(json["accounts"][0]["status"], "FAILED");
 }
 
-/// The real wire format: moto serves StackSets (without pagination or failures).
+/// The real wire format: moto serves StackSets (without pagination or failures); with
+/// tools/emulator_stacksets.py (loaded by the emulator) the operation runs on for a moment, so the
+/// binary watches it.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_reads_a_stack_set_from_the_emulator() {
     let emulator = support::emulator::Emulator::start();
@@ -364,7 +440,18 @@ async fn the_binary_reads_a_stack_set_from_the_emulator() {
     let operation_id = created.operation_id().expect("operation id").to_string();
 
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .args(["rollout", "status", "--stack-set", STACK_SET, "--json"])
+        .args([
+            "rollout",
+            "status",
+            "--stack-set",
+            STACK_SET,
+            "--json",
+            "--watch",
+            "--interval",
+            "1",
+            "--max-wait",
+            "120",
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", emulator.endpoint())

@@ -173,6 +173,7 @@ from werkzeug.wrappers import Request  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.dont_write_bytecode = True  # no __pycache__ of the helper modules in the source tree
 import lambda_local  # noqa: E402  (tools/lambda_local.py: the local Lambda, on tools/runtime_api.py)
+import emulator_stacksets  # noqa: E402,F401  (tools/emulator_stacksets.py: change sets, StackSets, operator-path fixes)
 
 TESTED_MOTO_VERSION = "5.2.5"
 CONTROL_PREFIX = "/_samlfed/"

@@ -5,7 +5,11 @@
 //! `ListStackSetOperations` when no id is given), every stack instance (`ListStackInstances`) and
 //! the operation's per-account results (`ListStackSetOperationResults`), each list paginated to
 //! the end, so 10,000 accounts are 10,000 rows. With `--watch` the snapshot repeats at an interval
-//! under a progress bar until the operation ends (or `--max-wait` runs out). The SDK is configured
+//! under a progress bar until the operation ends: the make targets that start an operation
+//! (`make stackset-add-wave`, `stackset-update`) return once it is submitted, and this is what
+//! waits for it. `--max-wait` defaults to a day, longer than the largest wave (docs/rollouts.md),
+//! and a poll that fails on AWS's side (throttling, the network) is retried at the next interval
+//! rather than ending the watch, up to [`MAX_FAILED_POLLS`] in a row. The SDK is configured
 //! exactly as the Lambda's ([`crate::aws::loader`]: `AWS_ENDPOINT_URL` honoured, standard retries).
 
 use std::collections::BTreeMap;
@@ -28,6 +32,9 @@ use super::{exit, thousands, CliError, Output, Style};
 const PAGE_SIZE: i32 = 100;
 /// A bound on pages per listing: 1,000 pages of 100 is 100,000 rows, far beyond any StackSet.
 const MAX_PAGES: usize = 1_000;
+/// Polls in a row that may fail with an AWS error (after the SDK's own retries) before `--watch`
+/// gives up: at the default 15 s interval, five minutes of throttling or network trouble.
+pub const MAX_FAILED_POLLS: u32 = 20;
 
 /// Arguments of `samlfed rollout`.
 #[derive(Debug, Clone, clap::Args)]
@@ -84,8 +91,9 @@ pub struct StatusArgs {
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
 
-    /// Give up watching after this many seconds (exit code 4).
-    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    /// Give up watching after this many seconds (exit code 4); the default, a day, outlasts the
+    /// largest wave.
+    #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub max_wait: u64,
 
     /// CallAs for the StackSets API.
@@ -411,13 +419,16 @@ fn merge_result(rows: &mut BTreeMap<(String, String), AccountRow>, result: &Stac
 }
 
 /// Takes snapshots every `interval` until the operation ends or `max_wait` has passed, calling
-/// `on_progress` after each. Returns the last snapshot.
+/// `on_progress` after each. A poll that fails with an AWS error after the first snapshot is
+/// reported to `on_failed_poll` and retried at the next interval, up to [`MAX_FAILED_POLLS`] in a
+/// row; any other error ends the watch. Returns the last snapshot.
 pub async fn watch(
     client: &Client,
     query: &Query,
     interval: Duration,
     max_wait: Duration,
     mut on_progress: impl FnMut(&RolloutReport),
+    mut on_failed_poll: impl FnMut(&CliError, u32),
 ) -> Result<RolloutReport, CliError> {
     let give_up = Instant::now() + max_wait;
     // Follow one operation throughout, even if another one starts meanwhile.
@@ -426,14 +437,25 @@ pub async fn watch(
     let mut report = snapshot(client, &query).await?;
     on_progress(&report);
     query.operation_id = report.operation.as_ref().map(|o| o.operation_id.clone());
+    let mut failed_in_a_row = 0u32;
     for _ in 0..polls {
         let running = report.operation.as_ref().is_some_and(OperationView::is_running);
         if !running || Instant::now() + interval > give_up {
             break;
         }
         tokio::time::sleep(interval).await;
-        report = snapshot(client, &query).await?;
-        on_progress(&report);
+        match snapshot(client, &query).await {
+            Ok(next) => {
+                failed_in_a_row = 0;
+                report = next;
+                on_progress(&report);
+            }
+            Err(err @ CliError::Aws { .. }) if failed_in_a_row + 1 < MAX_FAILED_POLLS => {
+                failed_in_a_row += 1;
+                on_failed_poll(&err, failed_in_a_row);
+            }
+            Err(err) => return Err(err),
+        }
     }
     Ok(report)
 }
@@ -477,6 +499,16 @@ impl Progress {
         self.0.set_message(format!("{status}: {} succeeded, {} failed, {} running", s.succeeded, s.failed, s.running));
     }
 
+    /// Says, above the bar, that a poll failed and will be retried.
+    pub fn failed_poll(&self, err: &CliError, in_a_row: u32) {
+        let line = format!("poll failed ({in_a_row} in a row, retrying at the next interval): {err}");
+        if self.0.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.0.println(line);
+        }
+    }
+
     /// Removes the bar before the table is printed.
     pub fn finish(&self) {
         self.0.finish_and_clear();
@@ -491,11 +523,15 @@ pub async fn run(args: &StatusArgs, style: Style) -> Result<Output, CliError> {
         Query { stack_set: args.stack_set.clone(), operation_id: args.operation_id.clone(), call_as: args.call_as };
     let report = if args.watch {
         let progress = Progress::new(!args.json);
-        let report =
-            watch(&client, &query, Duration::from_secs(args.interval), Duration::from_secs(args.max_wait), |r| {
-                progress.update(r)
-            })
-            .await;
+        let report = watch(
+            &client,
+            &query,
+            Duration::from_secs(args.interval),
+            Duration::from_secs(args.max_wait),
+            |r| progress.update(r),
+            |err, in_a_row| progress.failed_poll(err, in_a_row),
+        )
+        .await;
         progress.finish();
         report?
     } else {
