@@ -56,7 +56,6 @@ import hashlib
 import json
 import os
 import platform
-import selectors
 import signal
 import subprocess
 import sys
@@ -72,6 +71,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import emulator_launch  # noqa: E402  (tools/emulator_launch.py: the one way the emulator is started)
+
 EMULATOR = ROOT / "tools" / "emulator.py"
 LAMBDA_LOCAL = ROOT / "tools" / "lambda_local.py"
 TEMPLATE = ROOT / "templates" / "saml-federation.yaml"
@@ -554,38 +556,20 @@ def stop_all(s: Started) -> None:
 
 
 def start_emulator(s: Started, workdir: Path) -> str:
-    """Starts tools/emulator.py, its stderr (and so the functions' output) into emulator.log;
+    """Starts tools/emulator.py (or whatever ``EMULATOR`` names: bench/timed_emulator.py) through
+    tools/emulator_launch.py, its stderr (and so the functions' output) into emulator.log;
     returns its endpoint."""
     log = open(workdir / "emulator.log", "wb")
     s.files.append(log)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["SAMLFED_CFN_RESPONSE_TIMEOUT_S"] = CFN_RESPONSE_TIMEOUT_S
-    s.emulator = subprocess.Popen(
-        [sys.executable, str(EMULATOR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-        cwd=ROOT,
-    )
-    assert s.emulator.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(s.emulator.stdout, selectors.EVENT_READ)
-    buf = b""
-    end = time.monotonic() + STARTUP_TIMEOUT_S
     try:
-        while b"\n" not in buf:
-            left = end - time.monotonic()
-            if left <= 0 or s.emulator.poll() is not None:
-                raise DemoError(f"the emulator did not print PORT=<n> within {STARTUP_TIMEOUT_S:g} s "
-                                f"(see {workdir / 'emulator.log'})")
-            if sel.select(timeout=min(left, 0.5)):
-                chunk = os.read(s.emulator.stdout.fileno(), 256)
-                if not chunk:
-                    raise DemoError(f"the emulator closed stdout before PORT=<n> (see {workdir / 'emulator.log'})")
-                buf += chunk
-    finally:
-        sel.close()
-    first = buf.split(b"\n", 1)[0].decode().strip()
-    if not first.startswith("PORT="):
-        raise DemoError(f"unexpected first line from the emulator: {first!r}")
-    return f"http://127.0.0.1:{int(first[5:])}"
+        s.emulator, port = emulator_launch.start(
+            log, program=EMULATOR, env=env, cwd=ROOT, timeout_s=STARTUP_TIMEOUT_S
+        )
+    except emulator_launch.EmulatorStartError as exc:
+        raise DemoError(f"{exc} (see {workdir / 'emulator.log'})") from exc
+    return f"http://127.0.0.1:{port}"
 
 
 # ------------------------------------------------------------------------------------------------

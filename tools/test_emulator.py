@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 EMULATOR = Path(__file__).with_name("emulator.py")
+sys.path.insert(0, str(EMULATOR.parent))
+import emulator_launch  # noqa: E402
 SAML_DOC = '<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/">' + (
     "<!-- padding -->" * 80
 ) + "</md:EntityDescriptor>"
@@ -73,19 +74,11 @@ class Emulator:
 
 def start_emulator() -> tuple[subprocess.Popen, int, str]:
     stderr = tempfile.NamedTemporaryFile(prefix="emulator-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, str(EMULATOR)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-    )
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    line = proc.stdout.readline().decode() if ready else ""
-    m = re.fullmatch(r"PORT=(\d+)\n", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError(f"emulator did not print PORT=<n>: {line!r}; stderr: {Path(stderr.name).read_text()}")
-    return proc, int(m.group(1)), stderr.name
+    try:
+        proc, port = emulator_launch.start(stderr, program=EMULATOR, timeout_s=30)
+    except emulator_launch.EmulatorStartError as exc:
+        raise RuntimeError(f"{exc}; stderr: {Path(stderr.name).read_text()}") from exc
+    return proc, port, stderr.name
 
 
 def stop_by_pid(proc: subprocess.Popen, timeout: float = 10) -> int:

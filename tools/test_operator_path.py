@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -37,6 +36,8 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
+sys.path.insert(0, str(TOOLS))
+import emulator_launch  # noqa: E402
 AWS_CLI = Path(sys.executable).parent / "aws"
 MANAGEMENT = "100000000777"
 REGION = "eu-west-1"
@@ -144,15 +145,11 @@ class Operator:
 
 def _start_emulator() -> tuple[subprocess.Popen, int, str]:
     stderr = tempfile.NamedTemporaryFile(prefix="emulator-operator-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, str(TOOLS / "emulator.py")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=stderr)
-    ready, _, _ = select.select([proc.stdout], [], [], 30)
-    line = proc.stdout.readline().decode() if ready else ""
-    match = re.fullmatch(r"PORT=(\d+)\n", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError(f"emulator did not print PORT=<n>: {line!r}; stderr: {Path(stderr.name).read_text()}")
-    return proc, int(match.group(1)), stderr.name
+    try:
+        proc, port = emulator_launch.start(stderr, timeout_s=30)
+    except emulator_launch.EmulatorStartError as exc:
+        raise RuntimeError(f"{exc}; stderr: {Path(stderr.name).read_text()}") from exc
+    return proc, port, stderr.name
 
 
 @pytest.fixture(scope="module")
