@@ -157,12 +157,16 @@ _need-federation: _need-bucket
 	@test -n "$(FEDERATION_NAME)" || { echo "set FEDERATION_NAME=<IAM SAML provider name>" >&2; exit 2; }
 
 # $region = the Region of BUCKET (s3api get-bucket-location answers null for us-east-1 and EU for
-# the legacy eu-west-1 constraint); REGION, when set, must agree.
+# the legacy eu-west-1 constraint); REGION, when set, must agree. Only the bucket's owner may read
+# its Region (docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketGETlocation.html): in another
+# account (an external account reading the organisation's bucket) REGION is taken as given.
 _REGION_FROM_BUCKET = \
   test -n "$(BUCKET)" || { echo "set BUCKET=<BucketName output of $(BUCKET_STACK_NAME)>: REGION follows the bucket" >&2; exit 2; }; \
-  loc=$$($(AWS) s3api get-bucket-location --bucket "$(BUCKET)" $(if $(REGION),--region $(REGION)) --query LocationConstraint --output text) \
-    || { echo "cannot read the Region of bucket $(BUCKET) (s3api get-bucket-location): check BUCKET and your credentials, or set REGION=<the bucket's Region>" >&2; exit 2; }; \
-  case "$$loc" in None|null|"") loc=us-east-1;; EU) loc=eu-west-1;; esac; \
+  if loc=$$($(AWS) s3api get-bucket-location --bucket "$(BUCKET)" $(if $(REGION),--region $(REGION)) --query LocationConstraint --output text); then \
+    case "$$loc" in None|null|"") loc=us-east-1;; EU) loc=eu-west-1;; esac; \
+  elif [ -n "$(REGION)" ]; then \
+    loc="$(REGION)"; echo "cannot read the Region of bucket $(BUCKET) (only its owner may: GetBucketLocation); taking REGION=$(REGION) as given" >&2; \
+  else echo "cannot read the Region of bucket $(BUCKET) (s3api get-bucket-location: only the bucket's owner may): check BUCKET and your credentials, or, in an account that does not own the bucket, set REGION=<the bucket's Region>" >&2; exit 2; fi; \
   if [ -n "$(REGION)" ] && [ "$(REGION)" != "$$loc" ]; then \
     echo "REGION=$(REGION), but bucket $(BUCKET) is in $$loc. Lambda loads its code only from a bucket in its own Region: drop REGION (it follows the bucket) or use a bucket in $(REGION)" >&2; exit 2; fi; \
   region=$$loc; echo "Region $$region: the Region of bucket $(BUCKET)"

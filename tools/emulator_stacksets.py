@@ -27,6 +27,8 @@ S3 and Lambda, where the operator's path depends on them
 * ``AWS::S3::Bucket`` ``VersioningConfiguration`` is applied (moto's model ignores it; the
   federation stack pins S3 version IDs, which need a versioned bucket;
   aws-properties-s3-bucket-versioningconfig.html).
+* ``GetBucketLocation`` answers only the bucket's owner (RESTBucketGETlocation.html: "you must be
+  the bucket owner"); moto answers every account.
 * ``CreateFunction`` (and ``AWS::Lambda::Function``) with ``Code.S3Bucket`` in another Region
   than the function fails as in Lambda (API_FunctionCode.html: "An Amazon S3 bucket in the same
   Amazon Web Services Region as your function"); moto does not check the bucket's Region.
@@ -46,7 +48,8 @@ from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.s3.models import FakeBucket, s3_backends
-from moto.s3.exceptions import MissingBucket
+from moto.s3.exceptions import MissingBucket, S3AccessDeniedError
+from moto.s3.responses import S3Response
 from moto.utilities.utils import get_partition
 
 EXECUTE_WAIT_S = float(os.environ.get("SAMLFED_EXECUTE_WAIT_S", "30"))
@@ -162,6 +165,23 @@ def bucket_cfn_create(cls: type, resource_name: str, cloudformation_json: Any, a
 
 
 FakeBucket.create_from_cloudformation_json = classmethod(bucket_cfn_create)  # type: ignore[method-assign,assignment]
+
+
+# --- S3: only the bucket's owner reads its Region -------------------------------------------------
+# RESTBucketGETlocation.html (GetBucketLocation): "To use this implementation of the operation, you
+# must be the bucket owner." moto answers every account. An external account's `make deploy` must
+# not depend on it (mk/templates.mk: it then takes REGION as given).
+_orig_get_bucket_location = S3Response.get_bucket_location
+
+
+def get_bucket_location_owner_only(self: S3Response) -> Any:
+    bucket = self.backend.get_bucket(self.bucket_name)
+    if bucket.account_id != self.current_account:
+        raise S3AccessDeniedError()
+    return _orig_get_bucket_location(self)
+
+
+S3Response.get_bucket_location = get_bucket_location_owner_only  # type: ignore[method-assign]
 
 
 # --- Lambda: the code bucket is in the function's Region ------------------------------------------

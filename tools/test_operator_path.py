@@ -40,6 +40,7 @@ sys.path.insert(0, str(TOOLS))
 import emulator_launch  # noqa: E402
 AWS_CLI = Path(sys.executable).parent / "aws"
 MANAGEMENT = "100000000777"
+EXTERNAL = "300000000999"  # an account outside the organisation, named in the bucket's ExternalAccountIds
 REGION = "eu-west-1"
 PROFILE_REGION = "us-east-1"
 BUCKET = "corp-samlfed-euw1"
@@ -201,7 +202,7 @@ def _versions(text: str) -> dict[str, str]:
 def deployed(op: Operator, org: dict[str, Any]) -> dict[str, str]:
     done = op.make("bucket-deploy", f"BUCKET={BUCKET}", expect=2)
     assert "set REGION=" in done.stderr, "bucket-deploy makes the bucket: REGION is required, not $AWS_REGION"
-    op.make("bucket-deploy", f"REGION={REGION}", f"BUCKET={BUCKET}")
+    op.make("bucket-deploy", f"REGION={REGION}", f"BUCKET={BUCKET}", f"EXTERNAL_ACCOUNT_IDS={EXTERNAL}")
     assert op.client("s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
 
     zips = f"PACKAGE_ZIPS={op.workdir / f'bootstrap-{ARCH}.zip'}"
@@ -273,6 +274,30 @@ def test_a_second_region_of_the_same_account_is_refused_before_cloudformation(
     cfn = op.client("cloudformation", region=PROFILE_REGION)
     assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "samlfed"], \
         "refused before any CloudFormation call"
+
+
+# --- the Identity Center "External AWS Account" walkthrough (docs/deploy.md) ------------------------------
+def test_an_external_account_deploys_from_the_organisations_bucket_with_region_given(
+        op: Operator, deployed: dict[str, str]) -> None:
+    """docs/deploy.md's External AWS Account steps, in the external account: it may read the
+    metadata and the code (ExternalAccountIds), but not the bucket's Region — GetBucketLocation
+    answers only the bucket's owner — so REGION is given, and the stack completes there."""
+    # The bucket stack names the account (its policy's effect is tools/test_bucket_template.py's:
+    # the emulator neither creates AWS::S3::BucketPolicy nor enforces bucket policies).
+    bucket_stack = op.client("cloudformation").describe_stacks(StackName="samlfed-bucket")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in bucket_stack["Parameters"]}
+    assert parameters["ExternalAccountIds"] == EXTERNAL
+    base = (f"BUCKET={BUCKET}", f"ARCH={ARCH}", f"FEDERATION_NAME={PROVIDER}", f"ROLE_NAME={ROLE}")
+    done = op.make("deploy", *base, account=EXTERNAL, expect=2)
+    assert "in an account that does not own the bucket, set REGION=<the bucket's Region>" in done.stderr
+    done = op.make("deploy", *base, f"REGION={REGION}", account=EXTERNAL)
+    assert "taking REGION=eu-west-1 as given" in done.stderr
+    stack = op.client("cloudformation", account=EXTERNAL).describe_stacks(StackName="samlfed")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["IdentityCenterRoleAttribute"] == (
+        f"arn:aws:iam::{EXTERNAL}:saml-provider/{PROVIDER},arn:aws:iam::{EXTERNAL}:role/{ROLE}"
+    )
 
 
 # --- D: StackSet waves ------------------------------------------------------------------------------------
