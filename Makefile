@@ -25,7 +25,7 @@ help:
 	@echo "make test    - formatting, clippy, template lint and guard rules, Python and Rust tests"
 	@echo "make bench   - cold start, warm latency, memory, zip size and AWS calls vs a Python/boto3 baseline"
 	@echo "make build   - release zips for $(ARCHS) (glibc $(GLIBC)) in $(ZIP_DIR)/, checked for newer glibc symbols"
-	@echo "make deploy / stackset-deploy / stackset-status / destroy - real AWS; see docs/deploy.md"
+	@echo "make bucket-deploy / package / versions / deploy / destroy / stackset-create / stackset-add-wave / stackset-update / stackset-status / stackset-remove-wave / stackset-destroy - real AWS; see docs/deploy.md, docs/rollouts.md"
 
 # ------------------------------------------------------------------------------ set-up
 $(VENV)/.ready: tools/requirements.txt
