@@ -23,7 +23,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The most a dependency may log: DEBUG shows connections, retries and timings, never bodies or
-/// raw events (proven by `tests/logs.rs` at every level).
+/// raw events (proven by `tests/it/logs.rs` at every level).
 pub const DEPENDENCY_CEILING: LevelFilter = LevelFilter::DEBUG;
 
 /// The targets that log at the level asked for: the library and the Lambda binary.

@@ -1,5 +1,5 @@
 """Starts the local AWS emulator as a child process: the one Python launcher of tools/emulator.py
-(the demo, the bench and the Python tests use it; the Rust tests' tests/support/emulator.rs keeps
+(the demo, the bench and the Python tests use it; the Rust tests' tests/it/support/emulator.rs keeps
 the same contract in Rust).
 
 The contract of tools/emulator.py: it listens on 127.0.0.1 on a free port, prints ``PORT=<n>`` as

@@ -7,17 +7,16 @@
 //! at a time. The refresh event the template's `RefreshRule` really sends is rendered and run in
 //! `template_events.rs`.
 
-mod support;
-
 use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
 use samlfed::cfn::handler::{handle, Deps};
 use samlfed::refresh::RefreshConfig;
 use serde_json::{json, Value};
-use support::harness::{Harness, METADATA_BUCKET, STACK_ID};
-use support::https_idp::HttpsIdp;
-use support::{idp_metadata, idp_metadata_variant, sha256_hex};
+
+use crate::support::harness::{Harness, METADATA_BUCKET, STACK_ID};
+use crate::support::https_idp::HttpsIdp;
+use crate::support::{idp_metadata, idp_metadata_variant, sha256_hex};
 
 /// The function configured to refresh provider `name` from `url` (with an optional document pin),
 /// as the template's `SAMLFED_REFRESH_*` environment configures it; the provider must be the one

@@ -5,7 +5,7 @@
 //! The deployment package is a two-line `bootstrap` script that `exec`s this build's binary: an
 //! OS-only runtime starts whatever executable `bootstrap` is (runtimes-custom.html), and `exec`
 //! keeps the process, its environment and its PID the binary's own. A debug build is ~450 MB,
-//! too large to zip and unpack per test; `tests/cfn_engine.rs` deploys the real zip instead.
+//! too large to zip and unpack per test; `tests/it/cfn_engine.rs` deploys the real zip instead.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,15 +3,15 @@
 //! `LoggingConfig` may set, must show no secret key or session token, no presigned query string
 //! (X-Amz-Signature / X-Amz-Credential values), and no metadata document.
 
-mod support;
-
 use std::time::Duration;
 
 use samlfed::logging::{lambda_level_of, lambda_sends, LambdaLevel};
 use serde_json::{json, Value};
-use support::function::{Function, Outcome, SECRET_KEY, SESSION_TOKEN};
-use support::harness::Harness;
-use support::{idp_metadata, idp_metadata_variant};
+
+use crate::support;
+use crate::support::function::{Function, Outcome, SECRET_KEY, SESSION_TOKEN};
+use crate::support::harness::Harness;
+use crate::support::{idp_metadata, idp_metadata_variant};
 
 /// A line of the fixture's certificate: if it shows, a document was logged.
 const CERTIFICATE_LINE: &str = "AQEAqUd6kJWapG848Cf5Z8T52Yec5tx3etm19BApuokWktmEASYUFd";

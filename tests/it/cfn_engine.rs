@@ -9,8 +9,6 @@
 //! ResponseURL is the engine's, and whether the function answered right is read from the stack's
 //! own status, resources, events and Outputs — then checked against IAM.
 
-mod support;
-
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -21,9 +19,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use samlfed::resources::tags::{LOGICAL_ID_TAG, STACK_TAG};
 use serde_json::Value;
-use support::emulator::Emulator;
-use support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
-use support::{idp_metadata, idp_metadata_variant};
+
+use crate::support;
+use crate::support::emulator::Emulator;
+use crate::support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
+use crate::support::{idp_metadata, idp_metadata_variant};
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/saml-federation.yaml");
 const CODE_BUCKET: &str = "samlfed-code";

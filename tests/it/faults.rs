@@ -12,17 +12,17 @@
 //! Hand-written properties, and why: each fault needs the smallest event that reaches the failing
 //! call; the events of the project's template are covered in `template_events.rs`.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
 use samlfed::cfn::handler::Deps;
 use serde_json::{json, Value};
-use support::fault_proxy::{clients_via, refused_port, Fault, FaultProxy, Match};
-use support::function::{Function, Outcome};
-use support::harness::{tags_of, Harness, FUNCTION_KEY, METADATA_BUCKET};
-use support::{idp_metadata, idp_metadata_variant};
+
+use crate::support;
+use crate::support::fault_proxy::{clients_via, refused_port, Fault, FaultProxy, Match};
+use crate::support::function::{Function, Outcome};
+use crate::support::harness::{tags_of, Harness, FUNCTION_KEY, METADATA_BUCKET};
+use crate::support::{idp_metadata, idp_metadata_variant};
 
 const LOGICAL_ID: &str = "IdentityProvider";
 const ROLE: &str = "Custom::SAMLRole";

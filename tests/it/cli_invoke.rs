@@ -3,13 +3,13 @@
 //! response CloudFormation would have read.
 #![cfg(feature = "cli")]
 
-mod support;
-
 use std::process::Output;
 
 use serde_json::{json, Value};
-use support::emulator::Emulator;
-use support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
+
+use crate::support;
+use crate::support::emulator::Emulator;
+use crate::support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metadata/idp-minimal.xml");
 const PROVIDER_ARN: &str = "arn:aws:iam::123456789012:saml-provider/CliOkta";

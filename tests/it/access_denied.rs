@@ -11,8 +11,6 @@
 //! builds its own (`samlfed::aws::iam_config`); the event, its presigned ResponseURL and the
 //! response PUT are the emulator's, through the real handler.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::config::{Credentials, Region};
@@ -22,8 +20,9 @@ use aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput;
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use samlfed::cfn::handler::Deps;
 use serde_json::{json, Value};
-use support::harness::Harness;
-use support::idp_metadata;
+
+use crate::support::harness::Harness;
+use crate::support::idp_metadata;
 
 const LOGICAL_ID: &str = "IdentityProvider";
 

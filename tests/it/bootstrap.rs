@@ -1,11 +1,10 @@
 //! The real `bootstrap` binary, driven through a Lambda Runtime API as Lambda drives it.
 
-mod support;
-
 use serde_json::json;
-use support::function::{Function, Outcome};
-use support::harness::Harness;
-use support::idp_metadata;
+
+use crate::support::function::{Function, Outcome};
+use crate::support::harness::Harness;
+use crate::support::idp_metadata;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_serves_create_refuses_a_foreign_url_and_goes_on_to_delete() {

@@ -2,14 +2,13 @@
 //! Lambda's handler creates in the emulator, not against a string written here.
 #![cfg(feature = "cli")]
 
-mod support;
-
 use std::process::{Command, Output};
 
 use samlfed::resources::saml_role::{identity_center_role_attribute, trust_policy};
 use serde_json::{json, Value};
-use support::harness::{Harness, ACCOUNT};
-use support::idp_metadata;
+
+use crate::support::harness::{Harness, ACCOUNT};
+use crate::support::idp_metadata;
 
 fn samlfed(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_samlfed")).args(args).output().expect("run samlfed")

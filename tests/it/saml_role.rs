@@ -4,11 +4,10 @@
 //! them are the resource type's contract for a user's own template; the project's template renders
 //! none of them. Its own role events are in `template_events.rs`.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::harness::{Harness, ACCOUNT, STACK_ID};
-use support::idp_metadata;
+
+use crate::support::harness::{Harness, ACCOUNT, STACK_ID};
+use crate::support::idp_metadata;
 
 const ROLE: &str = "Custom::SAMLRole";
 const LOGICAL_ID: &str = "FederatedRole";

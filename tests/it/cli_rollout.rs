@@ -3,8 +3,6 @@
 //! a running operation, failures — and the wire format is checked against the emulator (moto).
 #![cfg(feature = "cli")]
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +24,8 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use samlfed::cli::rollout::{self, AccountStatus, CallAsArg, Query};
 use samlfed::cli::{exit, CliError, Style};
+
+use crate::support;
 
 const STACK_SET: &str = "samlfed-federation";
 const OPERATION: &str = "7f3c2a10-0000-4000-8000-00000000beef";

@@ -7,15 +7,15 @@
 //! lifecycle it drives, is in `template_events.rs`. The harness still shapes every event as
 //! CloudFormation does (scalars as strings, `ServiceToken` present).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use lambda_runtime::LambdaEvent;
 use samlfed::cfn::handler::{handle, Deps};
 use serde_json::{json, Value};
-use support::harness::{tags_of, Harness, STACK_ID};
-use support::{idp_metadata, idp_metadata_variant, sha256_hex};
+
+use crate::support;
+use crate::support::harness::{tags_of, Harness, STACK_ID};
+use crate::support::{idp_metadata, idp_metadata_variant, sha256_hex};
 
 const LOGICAL_ID: &str = "IdentityProvider";
 

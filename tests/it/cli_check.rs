@@ -2,13 +2,13 @@
 //! on the real IdP documents of `../shared/idp-metadata/`, from S3 (the emulator) and over HTTPS.
 #![cfg(feature = "cli")]
 
-mod support;
-
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use support::sha256_hex;
+
+use crate::support;
+use crate::support::sha256_hex;
 
 const FIXTURES: &str = "tests/fixtures/metadata";
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/idp-metadata");

@@ -4,18 +4,17 @@
 //! Hand-written properties, and why: each case points `MetadataUrl` at one misbehaving path of
 //! the test IdP; the template's `MetadataHttpsUrl` parameter is rendered in `template_events.rs`.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use samlfed::cfn::handler::Deps;
 use serde_json::{json, Value};
-use support::fault_proxy::ConnectionCounter;
-use support::function::{Function, Outcome};
-use support::harness::Harness;
-use support::https_idp::HttpsIdp;
-use support::{idp_metadata, sha256_hex};
+
+use crate::support::fault_proxy::ConnectionCounter;
+use crate::support::function::{Function, Outcome};
+use crate::support::harness::Harness;
+use crate::support::https_idp::HttpsIdp;
+use crate::support::{idp_metadata, sha256_hex};
 
 async fn run_with(h: &Harness, deps: &Deps, props: Value) -> Value {
     let event = h.create("IdentityProvider", props).await;

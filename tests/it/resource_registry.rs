@@ -5,8 +5,6 @@
 //!
 //! Hand-written events: no template renders `Custom::Echo`.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -15,7 +13,8 @@ use samlfed::cfn::handler::Deps;
 use samlfed::resources::{CustomResource, OpContext, Outcome, ResourceError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use support::harness::Harness;
+
+use crate::support::harness::Harness;
 
 /// The whole resource type: properties, validation, the planned id, create, update, delete.
 struct Echo;

@@ -1,16 +1,28 @@
 //! The local AWS emulator (`tools/emulator.py`: moto with IAM's real SAML-provider behaviour),
 //! one per test, on 127.0.0.1 and a free port, stopped by PID when the test ends.
+//!
+//! Its stderr (its own log and every log line of the functions it runs) goes to a file under
+//! `target/tmp`, not into the test output: when a test fails, the last [`LOG_TAIL`] lines are
+//! printed with the failure and the file is kept; otherwise it is removed.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 
+/// How many of the emulator's last stderr lines a failed test shows.
+const LOG_TAIL: usize = 200;
+
+static EMULATORS: AtomicU64 = AtomicU64::new(1);
+
 pub struct Emulator {
     child: Child,
     pub port: u16,
+    /// The file the emulator's stderr goes to.
+    log: PathBuf,
 }
 
 impl Emulator {
@@ -33,12 +45,18 @@ impl Emulator {
 
     /// Starts the emulator with command-line `args` (e.g. `--function PATH`).
     pub fn start_with(args: &[&str]) -> Emulator {
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "emulator-{}-{}.log",
+            std::process::id(),
+            EMULATORS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let stderr = std::fs::File::create(&log).expect("create the emulator's log file");
         let mut child = Command::new(Self::python())
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/emulator.py"))
             .args(args)
             .stdin(Stdio::piped()) // the emulator exits when this pipe closes, even if we crash
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start tools/emulator.py");
         let stdout = child.stdout.take().expect("stdout");
@@ -51,9 +69,10 @@ impl Emulator {
         let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
         let Some(port) = line.trim().strip_prefix("PORT=").and_then(|p| p.parse().ok()) else {
             let _ = child.kill();
-            panic!("the emulator did not report its port (got {line:?})");
+            let _ = child.wait();
+            panic!("the emulator did not report its port (got {line:?}); {}", log_tail(&log));
         };
-        Emulator { child, port }
+        Emulator { child, port, log }
     }
 
     /// The Python that runs the emulator, for the other `tools/` scripts a test runs
@@ -141,5 +160,27 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("{}", log_tail(&self.log));
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
+}
+
+/// The last [`LOG_TAIL`] lines of the emulator's stderr, headed by where the whole of it is.
+fn log_tail(log: &Path) -> String {
+    let text = match std::fs::read(log) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return format!("the emulator's stderr ({}) could not be read: {e}", log.display()),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+    format!(
+        "--- the emulator's stderr ({}), its last {} of {} lines ---\n{}\n--- end of the emulator's stderr ---",
+        log.display(),
+        shown.len(),
+        lines.len(),
+        shown.join("\n")
+    )
 }

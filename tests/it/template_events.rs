@@ -3,16 +3,16 @@
 //! would send for that template and those parameters (support/template.rs, support/stack.rs),
 //! answered by the real handler against the emulator. An event in, the response and IAM out.
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::harness::{Harness, ACCOUNT, METADATA_BUCKET};
-use support::https_idp::HttpsIdp;
-use support::stack::{Ended, TemplateStack};
-use support::template::Template;
-use support::{idp_metadata, idp_metadata_variant, sha256_hex};
+
+use crate::support;
+use crate::support::harness::{Harness, ACCOUNT, METADATA_BUCKET};
+use crate::support::https_idp::HttpsIdp;
+use crate::support::stack::{Ended, TemplateStack};
+use crate::support::template::Template;
+use crate::support::{idp_metadata, idp_metadata_variant, sha256_hex};
 
 const CODE_BUCKET: &str = "samlfed-artefacts";
 const METADATA_KEY: &str = "metadata/idp-metadata.xml";
