@@ -105,21 +105,21 @@ async fn run<R: CustomResource>(request: &Request, ctx: &OpContext<'_>, give_up_
                     e.inner()
                 ))
             })?;
-        R::validate(&props, ctx)?;
+        R::validate(&props, ctx.scope)?;
         Ok(props)
     };
     let (result, interrupted_id) = match &request.kind {
         RequestKind::Create => match parse() {
             Err(e) => (Ok(Err(e)), unchanged_id.clone()),
             Ok(props) => {
-                let planned = R::planned_physical_id(&props, ctx);
+                let planned = R::planned_physical_id(&props, ctx.scope);
                 (guarded(R::create(props, ctx), give_up_at).await, planned)
             }
         },
         RequestKind::Update { physical_resource_id, old_properties } => match parse() {
             Err(e) => (Ok(Err(e)), unchanged_id.clone()),
             Ok(props) => {
-                let planned = R::planned_physical_id(&props, ctx);
+                let planned = R::planned_physical_id(&props, ctx.scope);
                 let result = guarded(R::update(physical_resource_id, props, old_properties, ctx), give_up_at).await;
                 if planned != *physical_resource_id {
                     if let Ok(Err(error)) = &result {
@@ -192,10 +192,10 @@ mod tests {
     impl CustomResource for Faulty {
         const RESOURCE_TYPE: &'static str = "Custom::Faulty";
         type Properties = FaultyProps;
-        fn validate(_: &FaultyProps, _: &OpContext<'_>) -> Result<(), ResourceError> {
+        fn validate(_: &FaultyProps, _: &AccountScope) -> Result<(), ResourceError> {
             Ok(())
         }
-        fn planned_physical_id(_: &FaultyProps, _: &OpContext<'_>) -> String {
+        fn planned_physical_id(_: &FaultyProps, _: &AccountScope) -> String {
             "planned-id".into()
         }
         async fn create(props: FaultyProps, _: &OpContext<'_>) -> Result<Outcome, ResourceError> {

@@ -12,12 +12,9 @@ use serde::Serialize;
 
 use super::{exit, CliError, Output, Style};
 use crate::arn::{is_account_id, AccountScope};
-use crate::aws::AwsClients;
-use crate::metadata::Fetchers;
 use crate::resources::saml_provider::{self, SamlProvider};
 use crate::resources::saml_role::{self, identity_center_role_attribute, trust_policy, SamlRole};
-use crate::resources::{CustomResource, OpContext, Owner};
-use crate::settings::Settings;
+use crate::resources::CustomResource;
 
 /// Arguments of `samlfed render`.
 #[derive(Debug, Clone, clap::Args)]
@@ -76,16 +73,6 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
         return Err(CliError::Usage(format!("--account {:?} is not a 12-digit AWS account ID", args.account)));
     }
     let scope = AccountScope { partition: args.partition.clone(), account_id: args.account.clone() };
-    // The validators need an operation context; nothing in it is called.
-    let config = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build();
-    let clients = AwsClients::new(&config, false);
-    let settings = Settings::default();
-    let owner = Owner { stack_id: String::new(), logical_resource_id: String::new() };
-    let http = crate::tls::reqwest_builder().build()?;
-    let fetchers =
-        Fetchers { s3: &clients.s3, https: &http, timeout: settings.metadata_timeout, allow_loopback: false };
-    let ctx = OpContext { clients: &clients, fetchers, scope: &scope, settings: &settings, owner: &owner };
-
     let provider = saml_provider::Properties {
         name: args.provider_name.clone(),
         metadata_url: None,
@@ -95,8 +82,8 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
         tags: Vec::new(),
         adopt_existing: false,
     };
-    SamlProvider::validate(&provider, &ctx).map_err(|e| CliError::Usage(format!("--provider-name: {e}")))?;
-    let provider_arn = SamlProvider::planned_physical_id(&provider, &ctx);
+    SamlProvider::validate(&provider, &scope).map_err(|e| CliError::Usage(format!("--provider-name: {e}")))?;
+    let provider_arn = SamlProvider::planned_physical_id(&provider, &scope);
 
     let role = saml_role::Properties {
         role_name: args.role_name.clone(),
@@ -111,8 +98,8 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
         audiences: args.audiences.clone(),
         adopt_existing: false,
     };
-    SamlRole::validate(&role, &ctx).map_err(|e| CliError::Usage(e.to_string()))?;
-    let role_arn = SamlRole::planned_physical_id(&role, &ctx);
+    SamlRole::validate(&role, &scope).map_err(|e| CliError::Usage(e.to_string()))?;
+    let role_arn = SamlRole::planned_physical_id(&role, &scope);
     // The resource type's default: the partition's sign-in audience.
     let audiences =
         if args.audiences.is_empty() { vec![scope.signin_saml_audience().to_string()] } else { args.audiences.clone() };

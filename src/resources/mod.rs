@@ -71,11 +71,12 @@ pub trait CustomResource {
     type Properties: DeserializeOwned;
 
     /// Checks what serde cannot (patterns, lengths, exclusivity) before any AWS call.
-    fn validate(props: &Self::Properties, ctx: &OpContext<'_>) -> Result<(), ResourceError>;
+    /// Pure: no client, no I/O — the CLI's `render` runs it as the Lambda does.
+    fn validate(props: &Self::Properties, scope: &AccountScope) -> Result<(), ResourceError>;
 
     /// The id a Create of `props` will return, so a Create that is stopped half-way still answers
     /// with an id whose Delete can clean up (ownership-checked).
-    fn planned_physical_id(props: &Self::Properties, ctx: &OpContext<'_>) -> String;
+    fn planned_physical_id(props: &Self::Properties, scope: &AccountScope) -> String;
 
     fn create(props: Self::Properties, ctx: &OpContext<'_>) -> impl Future<Output = Result<Outcome, ResourceError>>;
 

@@ -25,6 +25,7 @@ use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
 use super::lenient;
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
+use crate::arn::AccountScope;
 use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
 use crate::metadata::validate::ValidatedMetadata;
@@ -72,7 +73,7 @@ impl CustomResource for SamlProvider {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLProvider";
     type Properties = Properties;
 
-    fn validate(props: &Properties, _ctx: &OpContext<'_>) -> Result<(), ResourceError> {
+    fn validate(props: &Properties, _scope: &AccountScope) -> Result<(), ResourceError> {
         validate_name(&props.name)?;
         props.source()?;
         tags::validate_user_tags(&props.tags)?;
@@ -86,8 +87,8 @@ impl CustomResource for SamlProvider {
         Ok(())
     }
 
-    fn planned_physical_id(props: &Properties, ctx: &OpContext<'_>) -> String {
-        ctx.scope.saml_provider_arn(&props.name)
+    fn planned_physical_id(props: &Properties, scope: &AccountScope) -> String {
+        scope.saml_provider_arn(&props.name)
     }
 
     async fn create(props: Properties, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {

@@ -23,6 +23,8 @@ use aws_sdk_iam::types::Role;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::arn::AccountScope;
+
 use super::adopt::{self, Existing, Takeover};
 use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
 use super::lenient;
@@ -114,7 +116,7 @@ struct Wanted {
 }
 
 impl Wanted {
-    fn from(props: &Properties, ctx: &OpContext<'_>) -> Result<Wanted, ResourceError> {
+    fn from(props: &Properties, scope: &AccountScope) -> Result<Wanted, ResourceError> {
         let invalid = |message: String| Err(ResourceError::Invalid(message));
         let name = &props.role_name;
         if !(1..=64).contains(&name.len())
@@ -131,11 +133,11 @@ impl Wanted {
         {
             return invalid(format!("Path {path:?} is not a valid IAM path: it must begin and end with / (e.g. / or /sso/), up to 512 printable ASCII characters without spaces"));
         }
-        if ctx.scope.saml_provider_name(&props.provider_arn).is_none() {
+        if scope.saml_provider_name(&props.provider_arn).is_none() {
             return invalid(format!(
                 "ProviderArn {:?} is not a SAML provider ARN of this account ({}); use the provider's ARN, e.g. !Ref of its Custom::SAMLProvider",
                 props.provider_arn,
-                ctx.scope.saml_provider_arn("NAME")
+                scope.saml_provider_arn("NAME")
             ));
         }
         let description = props.description.clone().unwrap_or_default();
@@ -152,7 +154,7 @@ impl Wanted {
             ));
         }
         for arn in props.managed_policy_arns.iter().chain(props.permissions_boundary.iter()) {
-            if !ctx.scope.is_policy_arn(arn) {
+            if !scope.is_policy_arn(arn) {
                 let property = if Some(arn) == props.permissions_boundary.as_ref() {
                     "PermissionsBoundary"
                 } else {
@@ -160,7 +162,7 @@ impl Wanted {
                 };
                 return invalid(format!(
                     "{property}: {arn:?} is not a managed policy ARN in partition {} (arn:{}:iam::aws:policy/NAME or arn:{}:iam::ACCOUNT:policy/NAME)",
-                    ctx.scope.partition, ctx.scope.partition, ctx.scope.partition
+                    scope.partition, scope.partition, scope.partition
                 ));
             }
         }
@@ -191,7 +193,7 @@ impl Wanted {
             }
         }
         let audiences = if props.audiences.is_empty() {
-            vec![ctx.scope.signin_saml_audience().to_string()]
+            vec![scope.signin_saml_audience().to_string()]
         } else {
             props.audiences.clone()
         };
@@ -223,16 +225,16 @@ impl CustomResource for SamlRole {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLRole";
     type Properties = Properties;
 
-    fn validate(props: &Properties, ctx: &OpContext<'_>) -> Result<(), ResourceError> {
-        Wanted::from(props, ctx).map(|_| ())
+    fn validate(props: &Properties, scope: &AccountScope) -> Result<(), ResourceError> {
+        Wanted::from(props, scope).map(|_| ())
     }
 
-    fn planned_physical_id(props: &Properties, ctx: &OpContext<'_>) -> String {
-        ctx.scope.role_arn(props.path.as_deref().unwrap_or("/"), &props.role_name)
+    fn planned_physical_id(props: &Properties, scope: &AccountScope) -> String {
+        scope.role_arn(props.path.as_deref().unwrap_or("/"), &props.role_name)
     }
 
     async fn create(props: Properties, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
-        create_role(&props, &Wanted::from(&props, ctx)?, ctx).await
+        create_role(&props, &Wanted::from(&props, ctx.scope)?, ctx).await
     }
 
     async fn update(
@@ -241,7 +243,7 @@ impl CustomResource for SamlRole {
         old: &Map<String, Value>,
         ctx: &OpContext<'_>,
     ) -> Result<Outcome, ResourceError> {
-        let wanted = Wanted::from(&props, ctx)?;
+        let wanted = Wanted::from(&props, ctx.scope)?;
         if wanted.arn(ctx) != physical_resource_id {
             // A new RoleName or Path is a replacement: CloudFormation's cleanup Delete removes the old role.
             return create_role(&props, &wanted, ctx).await;
@@ -256,7 +258,7 @@ impl CustomResource for SamlRole {
         // What the previous properties set; unreadable old properties only mean less is removed.
         let previous = serde_json::from_value::<Properties>(Value::Object(old.clone()))
             .ok()
-            .and_then(|old| Wanted::from(&old, ctx).ok());
+            .and_then(|old| Wanted::from(&old, ctx.scope).ok());
         let current_tags = tag_map(role.tags());
         converge(&props, &wanted, &role, current_tags, previous.as_ref(), false, ctx).await
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use samlfed::arn::AccountScope;
 use samlfed::cfn::dispatch::Registered;
 use samlfed::cfn::handler::Deps;
 use samlfed::resources::{CustomResource, OpContext, Outcome, ResourceError};
@@ -30,20 +31,20 @@ impl CustomResource for Echo {
     const RESOURCE_TYPE: &'static str = "Custom::Echo";
     type Properties = EchoProperties;
 
-    fn validate(props: &EchoProperties, _: &OpContext<'_>) -> Result<(), ResourceError> {
+    fn validate(props: &EchoProperties, _: &AccountScope) -> Result<(), ResourceError> {
         if props.text.is_empty() {
             return Err(ResourceError::Invalid("Text is empty; give it some text".into()));
         }
         Ok(())
     }
 
-    fn planned_physical_id(props: &EchoProperties, _: &OpContext<'_>) -> String {
+    fn planned_physical_id(props: &EchoProperties, _: &AccountScope) -> String {
         format!("echo:{}", props.text)
     }
 
     async fn create(props: EchoProperties, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
         Ok(Outcome {
-            physical_resource_id: Self::planned_physical_id(&props, ctx),
+            physical_resource_id: Self::planned_physical_id(&props, ctx.scope),
             data: BTreeMap::from([("Text".to_string(), props.text)]),
         })
     }
