@@ -37,9 +37,6 @@ where
 {
     let detail = crate::aws::describe_error(err);
     ResourceError::Aws(match err.code() {
-        Some("LimitExceeded") if operation == "CreateSAMLProvider" => format!(
-            "IAM {operation} for {target} failed: the account has reached IAM's quota of 100 SAML providers ({detail}); delete providers that are no longer used, then retry"
-        ),
         Some("LimitExceeded") => format!(
             "IAM {operation} for {target} failed: an IAM quota was reached ({detail}); remove what is no longer used or ask for a quota increase, then retry"
         ),

@@ -233,6 +233,13 @@ async fn create_provider(
             }
             return converge(&arn, &current, current_tags, props, metadata, &BTreeMap::new(), ctx).await;
         }
+        Err(err) if err.code() == Some("LimitExceeded") => {
+            // IAM's quota: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+            return Err(ResourceError::Aws(format!(
+                "IAM CreateSAMLProvider for {arn} failed: the account has reached IAM's quota of 100 SAML providers ({}); delete providers that are no longer used, then retry",
+                crate::aws::describe_error(&err)
+            )));
+        }
         Err(err) => return Err(iam_error("CreateSAMLProvider", &arn, &err)),
     }
     let current = ctx
