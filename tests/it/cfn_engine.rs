@@ -9,7 +9,6 @@
 //! ResponseURL is the engine's, and whether the function answered right is read from the stack's
 //! own status, resources, events and Outputs — then checked against IAM.
 
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -55,19 +54,7 @@ fn role_arn(name: &str) -> String {
 /// `tools/lambda_local.py package` (the emulator's own Lambda kit).
 fn deployment_package() -> &'static [u8] {
     static ZIP: OnceLock<Vec<u8>> = OnceLock::new();
-    ZIP.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("samlfed-cfn-engine-{}.zip", std::process::id()));
-        let status = Command::new(Emulator::tool_python())
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/lambda_local.py"))
-            .args(["package", env!("CARGO_BIN_EXE_bootstrap")])
-            .arg(&out)
-            .status()
-            .expect("run tools/lambda_local.py package");
-        assert!(status.success(), "tools/lambda_local.py package failed: {status}");
-        let zip = std::fs::read(&out).expect("read the deployment package");
-        let _ = std::fs::remove_file(&out);
-        zip
-    })
+    ZIP.get_or_init(|| crate::support::function::package(std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"))))
 }
 
 /// An emulator with the code bucket (holding the package) and the versioned metadata bucket, and

@@ -30,7 +30,6 @@ async fn invoke(emulator: &Emulator, args: &[&str]) -> Output {
         .env("AWS_ACCESS_KEY_ID", ACCOUNT)
         .env("AWS_SECRET_ACCESS_KEY", "test-secret")
         .env("AWS_REGION", "us-east-1")
-        .env("SAMLFED_DEADLINE_MARGIN_MS", "1500")
         .kill_on_drop(true)
         .output()
         .await
@@ -66,17 +65,7 @@ async fn create_then_delete_through_the_real_binary_prints_each_response() {
     assert!(!created["response_url"].as_str().unwrap().contains("X-Amz-Signature"), "the signature is not printed");
     assert!(provider_exists(&emulator).await, "the function created the provider in IAM");
 
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .args(["invoke", "--delete", "--physical-id", PROVIDER_ARN])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .await
-        .unwrap();
+    let out = invoke(&emulator, &["--delete", "--physical-id", PROVIDER_ARN]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("event     Delete Custom::SAMLProvider LocalResource"), "{text}");

@@ -409,18 +409,7 @@ async fn the_human_table_lists_failures_first() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_reads_a_stack_set_from_the_emulator() {
     let emulator = support::emulator::Emulator::start();
-    let config = samlfed::aws::loader()
-        .endpoint_url(emulator.endpoint())
-        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            "123456789012",
-            "test-secret",
-            None,
-            None,
-            "tests",
-        ))
-        .load()
-        .await;
+    let config = support::harness::sdk_config(&emulator.endpoint(), "123456789012").await;
     let cfn = Client::new(&config);
     cfn.create_stack_set()
         .stack_set_name(STACK_SET)

@@ -17,7 +17,7 @@ use aws_sdk_lambda::types::{ApplicationLogLevel, Environment, FunctionCode, LogF
 use serde_json::Value;
 
 use super::emulator::Emulator;
-use super::harness::{clients_for, INSPECTOR_KEY};
+use super::harness::{clients_for, sdk_config, INSPECTOR_KEY};
 
 /// The secret key the function is given; no log line may contain it.
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEYzz";
@@ -44,8 +44,28 @@ pub struct Function {
     pub arn: String,
 }
 
-/// The deployment package: a `bootstrap` script that execs this build's binary, zipped by
-/// `tools/lambda_local.py package`, once per test binary.
+/// `executable` zipped as Lambda wants it, by `tools/lambda_local.py package` (the emulator's own
+/// Lambda kit).
+pub fn package(executable: &std::path::Path) -> Vec<u8> {
+    let out = std::env::temp_dir().join(format!(
+        "samlfed-package-{}-{}.zip",
+        std::process::id(),
+        FUNCTIONS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let status = std::process::Command::new(Emulator::tool_python())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/lambda_local.py"))
+        .arg("package")
+        .arg(executable)
+        .arg(&out)
+        .status()
+        .expect("run tools/lambda_local.py package");
+    assert!(status.success(), "tools/lambda_local.py package failed: {status}");
+    let zip = std::fs::read(&out).expect("read the deployment package");
+    let _ = std::fs::remove_file(&out);
+    zip
+}
+
+/// The deployment package: a `bootstrap` script that execs this build's binary, once per test run.
 fn deployment_package() -> &'static [u8] {
     static ZIP: OnceLock<Vec<u8>> = OnceLock::new();
     ZIP.get_or_init(|| {
@@ -55,16 +75,7 @@ fn deployment_package() -> &'static [u8] {
         std::fs::write(&script, format!("#!/bin/sh\nexec '{}' \"$@\"\n", env!("CARGO_BIN_EXE_bootstrap")))
             .expect("write the bootstrap script");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let out = dir.join("bootstrap.zip");
-        let status = std::process::Command::new(Emulator::tool_python())
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/lambda_local.py"))
-            .arg("package")
-            .arg(&script)
-            .arg(&out)
-            .status()
-            .expect("run tools/lambda_local.py package");
-        assert!(status.success(), "tools/lambda_local.py package failed: {status}");
-        let zip = std::fs::read(&out).expect("read the deployment package");
+        let zip = package(&script);
         let _ = std::fs::remove_dir_all(&dir);
         zip
     })
@@ -106,18 +117,7 @@ impl Function {
             .send()
             .await
             .expect("CreateRole for the function");
-        let config = samlfed::aws::loader()
-            .endpoint_url(&endpoint)
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                INSPECTOR_KEY,
-                "test-secret",
-                None,
-                None,
-                "tests",
-            ))
-            .load()
-            .await;
+        let config = sdk_config(&endpoint, INSPECTOR_KEY).await;
         let lambda = aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&config)
                 .retry_config(aws_sdk_lambda::config::retry::RetryConfig::standard().with_max_attempts(1))

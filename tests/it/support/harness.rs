@@ -53,15 +53,20 @@ pub fn fast_settings(endpoint: &str) -> Settings {
     }
 }
 
-/// SDK clients for `endpoint`, signing with access key `key`, with the Lambda's retry rules.
-pub async fn clients_for(endpoint: &str, key: &str) -> AwsClients {
-    let config = samlfed::aws::loader()
+/// The SDK configuration for `endpoint` (us-east-1), signing with access key `key` (12 digits:
+/// that account in the emulator), with the Lambda's retry rules.
+pub async fn sdk_config(endpoint: &str, key: &str) -> aws_config::SdkConfig {
+    samlfed::aws::loader()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(key, "test-secret", None, None, "tests"))
         .load()
-        .await;
-    AwsClients::new(&config, true)
+        .await
+}
+
+/// SDK clients for `endpoint`, signing with access key `key`, with the Lambda's retry rules.
+pub async fn clients_for(endpoint: &str, key: &str) -> AwsClients {
+    AwsClients::new(&sdk_config(endpoint, key).await, true)
 }
 
 impl Harness {
