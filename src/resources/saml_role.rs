@@ -16,7 +16,6 @@
 //!   an adopted role is left in place.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Role;
@@ -24,6 +23,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::arn::AccountScope;
+
+mod iam_reads;
+
+use iam_reads::{attached_policies, get_role, inline_policy_names, with_consistency_retry, CONSISTENCY_ATTEMPTS};
 
 use super::adopt::{self, Existing, Takeover};
 use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
@@ -74,8 +77,6 @@ pub struct Properties {
 /// IAM's default and bounds for MaxSessionDuration, in seconds.
 const DEFAULT_SESSION: u32 = 3600;
 const SESSION_RANGE: std::ops::RangeInclusive<u32> = 3600..=43200;
-/// Attempts for a call IAM may refuse while a just-created provider propagates.
-const CONSISTENCY_ATTEMPTS: u32 = 5;
 
 /// The role's trust policy: federation from `provider_arn` with `sts:AssumeRoleWithSAML`, only for
 /// assertions addressed to one of `audiences`. The CLI's `render` prints exactly this.
@@ -559,76 +560,6 @@ async fn put_inline_policy(
             )),
             _ => role_error("PutRolePolicy", wanted, props, &err),
         })
-}
-
-async fn get_role(name: &str, ctx: &OpContext<'_>) -> Result<Option<Role>, ResourceError> {
-    match ctx.clients.iam.get_role().role_name(name).send().await {
-        Ok(output) => Ok(output.role),
-        Err(err) if is_no_such_entity(&err) => Ok(None),
-        Err(err) => Err(iam_error("GetRole", name, &err)),
-    }
-}
-
-/// Managed policies attached to the role (IAM allows at most 20, one page of 100 holds them).
-async fn attached_policies(name: &str, ctx: &OpContext<'_>) -> Result<Vec<String>, ResourceError> {
-    let output = ctx
-        .clients
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .max_items(100)
-        .send()
-        .await
-        .map_err(|err| iam_error("ListAttachedRolePolicies", name, &err))?;
-    Ok(output.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect())
-}
-
-/// Inline policy names of the role, all pages (bounded: IAM caps inline policy size per role).
-async fn inline_policy_names(name: &str, ctx: &OpContext<'_>) -> Result<Vec<String>, ResourceError> {
-    let mut names = Vec::new();
-    let mut marker = None;
-    for _ in 0..100 {
-        let output = ctx
-            .clients
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .max_items(100)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|err| iam_error("ListRolePolicies", name, &err))?;
-        names.extend(output.policy_names().iter().cloned());
-        marker = output.marker().map(str::to_string).filter(|_| output.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(names)
-}
-
-/// Runs `call` again while IAM answers MalformedPolicyDocument, which is how it refuses a trust
-/// policy naming a provider it has not finished creating. Bounded: [`CONSISTENCY_ATTEMPTS`]
-/// attempts with doubling backoff (and the Lambda deadline above it all).
-async fn with_consistency_retry<T, E, R, F, Fut>(ctx: &OpContext<'_>, call: F) -> Result<T, SdkError<E, R>>
-where
-    E: ProvideErrorMetadata,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
-{
-    let mut backoff = ctx.settings.consistency_backoff;
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(err) if err.code() == Some("MalformedPolicyDocument") && attempt < CONSISTENCY_ATTEMPTS => {
-                tracing::warn!(attempt, backoff_ms = backoff.as_millis() as u64, "IAM refused the trust policy (MalformedPolicyDocument); the provider may still be propagating, retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2).min(Duration::from_secs(8));
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
 }
 
 /// A failed role call as a Reason; a trust policy refused after all retries names ProviderArn.
