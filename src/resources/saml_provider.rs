@@ -9,7 +9,7 @@
 //!   `Uuid`), UpdateSAMLProvider only when the document differs, Tag/UntagSAMLProvider only when
 //!   tags differ. Never delete + re-create: federation keeps working throughout.
 //! - Update, new Name: a Create of the new provider; CloudFormation then deletes the old one. If
-//!   it fails after IAM made the new provider, that one is deleted again (`resources::run`).
+//!   it fails after IAM made the new provider, that one is deleted again (`cfn::dispatch`).
 //! - Delete: GetSAMLProvider (ownership), DeleteSAMLProvider only when it is ours and was not
 //!   adopted.
 
@@ -217,7 +217,7 @@ async fn create_provider(
                     // ARN, and the rollback Delete then sees samlfed:adopted and keeps the provider.
                     let mut wanted = tags::validate_user_tags(&props.tags)?;
                     wanted.extend(ctx.owner.tags());
-                    let now = crate::datetime::format_timestamp(time::OffsetDateTime::now_utc());
+                    let now = format_timestamp(time::OffsetDateTime::now_utc());
                     let claim = adopt::claim_tags(&current_tags, &wanted, now, &existing)?;
                     ctx.clients
                         .iam
