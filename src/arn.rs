@@ -31,29 +31,18 @@ impl AccountScope {
         }
     }
 
-    /// The ARN of the SAML provider called `name` in this account.
-    pub fn saml_provider_arn(&self, name: &str) -> String {
-        format!("arn:{}:iam::{}:saml-provider/{}", self.partition, self.account_id, name)
+    /// The ARN of the IAM resource of `kind` (`saml-provider`, `role`, …) called `name` under
+    /// `path` (which starts and ends with `/`) in this account. Each resource type names its own
+    /// kind (e.g. `AccountScope::saml_provider_arn` in `resources::saml_provider`).
+    pub fn iam_arn(&self, kind: &str, path: &str, name: &str) -> String {
+        format!("arn:{}:iam::{}:{kind}{path}{name}", self.partition, self.account_id)
     }
 
-    /// The provider name, when `arn` is a SAML provider ARN of this very account and partition;
-    /// anything else (another account, a sentinel id, garbage) is not ours to touch.
-    pub fn saml_provider_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
-        let prefix = format!("arn:{}:iam::{}:saml-provider/", self.partition, self.account_id);
-        arn.strip_prefix(prefix.as_str()).filter(|name| !name.is_empty() && !name.contains('/'))
-    }
-}
-
-impl AccountScope {
-    /// The ARN of the role `name` under `path` (which starts and ends with `/`).
-    pub fn role_arn(&self, path: &str, name: &str) -> String {
-        format!("arn:{}:iam::{}:role{}{}", self.partition, self.account_id, path, name)
-    }
-
-    /// The role name, when `arn` is a role ARN of this account and partition.
-    pub fn role_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
-        let prefix = format!("arn:{}:iam::{}:role/", self.partition, self.account_id);
-        arn.strip_prefix(prefix.as_str()).and_then(|rest| rest.rsplit('/').next()).filter(|name| !name.is_empty())
+    /// What follows `kind/` in `arn`, when `arn` is an IAM ARN of that kind in this very account
+    /// and partition; anything else (another account, a sentinel id, garbage) is not ours to touch.
+    pub fn iam_path_and_name<'a>(&self, kind: &str, arn: &'a str) -> Option<&'a str> {
+        let prefix = format!("arn:{}:iam::{}:{kind}/", self.partition, self.account_id);
+        arn.strip_prefix(prefix.as_str())
     }
 
     /// True for a managed policy ARN of this partition: AWS's (`iam::aws:policy/…`) or an
@@ -89,27 +78,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn partition_comes_from_the_function_arn() {
+    fn iam_arns_stay_in_this_account_and_partition() {
         let scope =
             AccountScope::from_function_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:f:live").unwrap();
-        assert_eq!(scope.saml_provider_arn("Okta"), "arn:aws-cn:iam::123456789012:saml-provider/Okta");
+        assert_eq!(scope.iam_arn("role", "/sso/", "ReadOnly"), "arn:aws-cn:iam::123456789012:role/sso/ReadOnly");
+        assert_eq!(
+            scope.iam_path_and_name("role", "arn:aws-cn:iam::123456789012:role/sso/ReadOnly"),
+            Some("sso/ReadOnly")
+        );
+        assert_eq!(scope.iam_path_and_name("role", "arn:aws-cn:iam::210987654321:role/ReadOnly"), None);
+        assert_eq!(scope.iam_path_and_name("role", "arn:aws:iam::123456789012:role/ReadOnly"), None);
+        assert_eq!(scope.iam_path_and_name("role", "arn:aws-cn:iam::123456789012:saml-provider/Okta"), None);
     }
 
     #[test]
-    fn provider_names_are_only_read_from_our_own_account() {
+    fn policy_arns_and_the_signin_audience_follow_the_partition() {
         let scope = AccountScope::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:f").unwrap();
-        assert_eq!(scope.saml_provider_name("arn:aws:iam::123456789012:saml-provider/Okta"), Some("Okta"));
-        assert_eq!(scope.saml_provider_name("arn:aws:iam::210987654321:saml-provider/Okta"), None);
-        assert_eq!(scope.saml_provider_name("arn:aws-us-gov:iam::123456789012:saml-provider/Okta"), None);
-        assert_eq!(scope.saml_provider_name("samlfed:failed-create:abc"), None);
-    }
-
-    #[test]
-    fn role_arns_and_policy_arns_stay_in_this_account_and_partition() {
-        let scope = AccountScope::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:f").unwrap();
-        assert_eq!(scope.role_arn("/sso/", "ReadOnly"), "arn:aws:iam::123456789012:role/sso/ReadOnly");
-        assert_eq!(scope.role_name("arn:aws:iam::123456789012:role/sso/ReadOnly"), Some("ReadOnly"));
-        assert_eq!(scope.role_name("arn:aws:iam::210987654321:role/ReadOnly"), None);
         assert!(scope.is_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"));
         assert!(scope.is_policy_arn("arn:aws:iam::123456789012:policy/team/Boundary"));
         assert!(!scope.is_policy_arn("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"));

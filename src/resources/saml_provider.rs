@@ -69,6 +69,22 @@ impl Properties {
     }
 }
 
+/// The IAM ARN kind of a SAML provider.
+const ARN_KIND: &str = "saml-provider";
+
+impl AccountScope {
+    /// The ARN of the SAML provider called `name` in this account.
+    pub fn saml_provider_arn(&self, name: &str) -> String {
+        self.iam_arn(ARN_KIND, "/", name)
+    }
+
+    /// The provider name, when `arn` is a SAML provider ARN of this very account and partition
+    /// (providers have no path); anything else is not ours to touch.
+    pub fn saml_provider_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        self.iam_path_and_name(ARN_KIND, arn).filter(|name| !name.is_empty() && !name.contains('/'))
+    }
+}
+
 impl CustomResource for SamlProvider {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLProvider";
     type Properties = Properties;
@@ -347,6 +363,19 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_arns_are_built_and_read_only_in_our_own_account_and_partition() {
+        let scope =
+            AccountScope::from_function_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:f:live").unwrap();
+        assert_eq!(scope.saml_provider_arn("Okta"), "arn:aws-cn:iam::123456789012:saml-provider/Okta");
+        let scope = AccountScope::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:f").unwrap();
+        assert_eq!(scope.saml_provider_name("arn:aws:iam::123456789012:saml-provider/Okta"), Some("Okta"));
+        assert_eq!(scope.saml_provider_name("arn:aws:iam::210987654321:saml-provider/Okta"), None);
+        assert_eq!(scope.saml_provider_name("arn:aws-us-gov:iam::123456789012:saml-provider/Okta"), None);
+        assert_eq!(scope.saml_provider_name("arn:aws:iam::123456789012:saml-provider/a/b"), None);
+        assert_eq!(scope.saml_provider_name("samlfed:failed-create:abc"), None);
+    }
 
     #[test]
     fn names_follow_iams_pattern() {

@@ -20,11 +20,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Role;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::arn::AccountScope;
 
 mod iam_reads;
+mod trust;
+
+pub use trust::{identity_center_role_attribute, trust_policy};
 
 use iam_reads::{attached_policies, get_role, inline_policy_names, with_consistency_retry, CONSISTENCY_ATTEMPTS};
 
@@ -36,6 +39,21 @@ use super::{CustomResource, OpContext, Outcome, ResourceError};
 
 /// The `Custom::SAMLRole` resource type.
 pub struct SamlRole;
+
+/// The IAM ARN kind of a role.
+const ARN_KIND: &str = "role";
+
+impl AccountScope {
+    /// The ARN of the role `name` under `path` (which starts and ends with `/`).
+    pub fn role_arn(&self, path: &str, name: &str) -> String {
+        self.iam_arn(ARN_KIND, path, name)
+    }
+
+    /// The role name, when `arn` is a role ARN of this account and partition.
+    pub fn role_name<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        self.iam_path_and_name(ARN_KIND, arn).and_then(|rest| rest.rsplit('/').next()).filter(|name| !name.is_empty())
+    }
+}
 
 /// An inline policy as written in the template.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,30 +95,6 @@ pub struct Properties {
 /// IAM's default and bounds for MaxSessionDuration, in seconds.
 const DEFAULT_SESSION: u32 = 3600;
 const SESSION_RANGE: std::ops::RangeInclusive<u32> = 3600..=43200;
-
-/// The role's trust policy: federation from `provider_arn` with `sts:AssumeRoleWithSAML`, only for
-/// assertions addressed to one of `audiences`. The CLI's `render` prints exactly this.
-pub fn trust_policy(provider_arn: &str, audiences: &[String]) -> Value {
-    let audience = match audiences {
-        [one] => json!(one),
-        many => json!(many),
-    };
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithSAML",
-            "Condition": {"StringEquals": {"SAML:aud": audience}}
-        }]
-    })
-}
-
-/// The value of IAM Identity Center's `https://aws.amazon.com/SAML/Attributes/Role` attribute
-/// mapping for this role: `<provider ARN>,<role ARN>`.
-pub fn identity_center_role_attribute(provider_arn: &str, role_arn: &str) -> String {
-    format!("{provider_arn},{role_arn}")
-}
 
 /// The properties with defaults applied and policy documents parsed: what the role should be.
 #[derive(Debug, Clone, PartialEq)]
@@ -595,6 +589,15 @@ fn outcome(props: &Properties, role: &Role, tags: &BTreeMap<String, String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn role_arns_are_built_and_read_only_in_our_own_account_and_partition() {
+        let scope = AccountScope::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:f").unwrap();
+        assert_eq!(scope.role_arn("/sso/", "ReadOnly"), "arn:aws:iam::123456789012:role/sso/ReadOnly");
+        assert_eq!(scope.role_name("arn:aws:iam::123456789012:role/sso/ReadOnly"), Some("ReadOnly"));
+        assert_eq!(scope.role_name("arn:aws:iam::210987654321:role/ReadOnly"), None);
+    }
 
     #[test]
     fn the_trust_policy_is_pinned_byte_for_byte() {
