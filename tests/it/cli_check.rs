@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 use crate::support;
+use crate::support::emulator::samlfed_cli;
 use crate::support::sha256_hex;
 
 const FIXTURES: &str = "tests/fixtures/metadata";
@@ -253,35 +254,19 @@ fn the_corpus_details_match_what_sources_md_describes() {
 
 // ---- remote sources, fetched by the Lambda's own fetchers ----
 
-fn aws_env(command: &mut tokio::process::Command, endpoint: &str) {
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", support::harness::ACCOUNT)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_s3_document_is_read_like_the_lambda_reads_it() {
     let h = support::harness::Harness::start().await;
     let (url, version) = h.put_metadata("metadata/idp.xml", support::idp_metadata()).await;
     let versioned = format!("{url}?versionId={version}");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"));
-    command.args(["check", &versioned, "--json"]);
-    aws_env(&mut command, &h.emulator.endpoint());
-    let out = command.output().await.unwrap();
+    let out = samlfed_cli(&h.emulator.endpoint()).args(["check", &versioned, "--json"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["source"], versioned.as_str());
     assert_eq!(report["sha256"], sha256_hex(support::idp_metadata().as_bytes()));
 
     let missing = format!("{url}-missing");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"));
-    command.args(["check", &missing]);
-    aws_env(&mut command, &h.emulator.endpoint());
-    let out = command.output().await.unwrap();
+    let out = samlfed_cli(&h.emulator.endpoint()).args(["check", &missing]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(3), "could not find out: not a verdict on the document");
     let err = stderr(&out);
     assert!(err.starts_with(&format!("error: MetadataUrl {missing}: the object does not exist (NoSuchKey)")), "{err}");

@@ -8,8 +8,8 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::support;
-use crate::support::emulator::Emulator;
-use crate::support::harness::{clients_for, ACCOUNT, INSPECTOR_KEY};
+use crate::support::emulator::{samlfed_cli, Emulator};
+use crate::support::harness::{clients_for, INSPECTOR_KEY};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metadata/idp-minimal.xml");
 const PROVIDER_ARN: &str = "arn:aws:iam::123456789012:saml-provider/CliOkta";
@@ -21,19 +21,7 @@ fn emulator_with_function() -> Emulator {
 
 /// Runs `samlfed invoke …` against the emulator, with a clean environment.
 async fn invoke(emulator: &Emulator, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
-        .arg("invoke")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", ACCOUNT)
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run samlfed")
+    samlfed_cli(&emulator.endpoint()).arg("invoke").args(args).output().await.expect("run samlfed")
 }
 
 fn report(out: &Output) -> Value {

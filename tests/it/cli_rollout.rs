@@ -428,7 +428,7 @@ async fn the_binary_reads_a_stack_set_from_the_emulator() {
         .expect("create instances");
     let operation_id = created.operation_id().expect("operation id").to_string();
 
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+    let output = support::emulator::samlfed_cli(&emulator.endpoint())
         .args([
             "rollout",
             "status",
@@ -441,12 +441,6 @@ async fn the_binary_reads_a_stack_set_from_the_emulator() {
             "--max-wait",
             "120",
         ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "123456789012")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
         .output()
         .await
         .expect("run samlfed");
@@ -461,14 +455,8 @@ async fn the_binary_reads_a_stack_set_from_the_emulator() {
         report["accounts"].as_array().unwrap().iter().map(|a| a["account"].as_str().unwrap()).collect();
     assert_eq!(listed, accounts);
 
-    let missing = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"))
+    let missing = support::emulator::samlfed_cli(&emulator.endpoint())
         .args(["rollout", "status", "--stack-set", "no-such-set"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "123456789012")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_REGION", "us-east-1")
         .output()
         .await
         .expect("run samlfed");

@@ -184,3 +184,19 @@ fn log_tail(log: &Path) -> String {
         shown.join("\n")
     )
 }
+
+/// The `samlfed` CLI with a clean environment that talks to the emulator at `endpoint`, signing as
+/// the default account, as the CLI tests run it.
+#[cfg(feature = "cli")]
+pub fn samlfed_cli(endpoint: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_samlfed"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", super::harness::ACCOUNT)
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .kill_on_drop(true);
+    command
+}
