@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aws_sdk_iam::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -25,6 +24,8 @@ use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
 use crate::metadata::{self, Fetched, Fetchers, Pins, Validators};
 use crate::metrics;
+use crate::resources::owned::{self, Found};
+use crate::resources::saml_provider::ProviderAt;
 use crate::resources::Owner;
 
 /// What the function refreshes, from its environment (the template's `Function` sets it when a
@@ -208,18 +209,17 @@ pub async fn refresh(
         trusted_certificates: &config.trusted_certificate_sha256,
     };
     let metadata = metadata::check(&source, &bytes, pins, now).map_err(failed)?;
-    let current = iam.get_saml_provider().saml_provider_arn(&arn).send().await.map_err(|err| match err.code() {
-        Some("NoSuchEntity") => RefreshError::NoSuchProvider(arn.clone()),
-        _ => RefreshError::Aws {
-            arn: arn.clone(),
-            operation: "GetSAMLProvider",
-            detail: crate::aws::describe_error(&err),
-        },
+    let found = owned::find(&ProviderAt(&arn), iam).await.map_err(|failure| RefreshError::Aws {
+        arn: arn.clone(),
+        operation: failure.operation,
+        detail: failure.detail,
     })?;
+    let Some(Found { state: current, tags }) = found else {
+        return Err(RefreshError::NoSuchProvider(arn));
+    };
     // Made by this very stack's provider resource: the ownership tags' keys and values, checked
     // as every Update and Delete checks them.
     let owner = Owner { stack_id: config.stack_id.clone(), logical_resource_id: config.logical_id.clone() };
-    let tags = current.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
     if !owner.owns(&tags) {
         tracing::warn!(provider = %arn, "refresh: not created by samlfed; left untouched");
         return Err(RefreshError::NotOurs(arn));

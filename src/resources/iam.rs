@@ -29,36 +29,71 @@ pub fn is_no_such_entity<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bo
     err.code() == Some("NoSuchEntity")
 }
 
+/// A failed IAM call: which operation, on what, and IAM's answer. The shared helpers
+/// ([`super::owned`]) return it so that each caller words it as its own error: a Reason for a
+/// resource type ([`ResourceError`]), a refresh error for the scheduled refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IamFailure {
+    pub operation: &'static str,
+    /// What the Reason names: the provider's ARN, `role NAME`.
+    pub target: String,
+    /// IAM's error code, e.g. `AccessDenied`.
+    pub code: Option<String>,
+    /// The code and message as one line ([`crate::aws::describe_error`]).
+    pub detail: String,
+}
+
+impl IamFailure {
+    pub fn of<E, R>(operation: &'static str, target: &str, err: &SdkError<E, R>) -> IamFailure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        IamFailure {
+            operation,
+            target: target.to_string(),
+            code: err.code().map(str::to_string),
+            detail: crate::aws::describe_error(err),
+        }
+    }
+}
+
 /// A failed IAM call as a Reason that says what to do about it. `target` names the resource.
-pub fn iam_error<E, R>(operation: &str, target: &str, err: &SdkError<E, R>) -> ResourceError
+pub fn iam_error<E, R>(operation: &'static str, target: &str, err: &SdkError<E, R>) -> ResourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let detail = crate::aws::describe_error(err);
-    ResourceError::Aws(match err.code() {
-        Some("LimitExceeded") => format!(
-            "IAM {operation} for {target} failed: an IAM quota was reached ({detail}); remove what is no longer used or ask for a quota increase, then retry"
-        ),
-        // Refused on every attempt of the AccessDenied retry (crate::aws::ACCESS_DENIED_RETRY),
-        // which waits out IAM's eventual consistency for a just-created execution role:
-        // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
-        code if crate::aws::is_access_denied(code) => {
-            let retry = crate::aws::ACCESS_DENIED_RETRY;
-            format!(
-                "IAM {operation} for {target} was denied on all {} attempts over {} s ({detail}) — longer than IAM takes to put a new execution role into effect. The function's execution role may not call iam:{operation} on it; grant it in the role's policy (FunctionRole in templates/saml-federation.yaml), then retry the stack operation",
-                retry.attempts_made(),
-                retry.total_wait().as_secs_f64(),
-            )
-        }
-        Some("ConcurrentModification") => format!(
-            "IAM {operation} for {target} failed: another change to it was in progress ({detail}); retry the stack operation"
-        ),
-        Some("InvalidInput" | "ValidationError") => {
-            format!("IAM {operation} for {target} refused the request ({detail}); check the resource's properties")
-        }
-        _ => format!("IAM {operation} for {target} failed after retries: {detail}"),
-    })
+    IamFailure::of(operation, target, err).into()
+}
+
+impl From<IamFailure> for ResourceError {
+    fn from(failure: IamFailure) -> ResourceError {
+        let IamFailure { operation, target, code, detail } = failure;
+        ResourceError::Aws(match code.as_deref() {
+            Some("LimitExceeded") => format!(
+                "IAM {operation} for {target} failed: an IAM quota was reached ({detail}); remove what is no longer used or ask for a quota increase, then retry"
+            ),
+            // Refused on every attempt of the AccessDenied retry (crate::aws::ACCESS_DENIED_RETRY),
+            // which waits out IAM's eventual consistency for a just-created execution role:
+            // https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+            code if crate::aws::is_access_denied(code) => {
+                let retry = crate::aws::ACCESS_DENIED_RETRY;
+                format!(
+                    "IAM {operation} for {target} was denied on all {} attempts over {} s ({detail}) — longer than IAM takes to put a new execution role into effect. The function's execution role may not call iam:{operation} on it; grant it in the role's policy (FunctionRole in templates/saml-federation.yaml), then retry the stack operation",
+                    retry.attempts_made(),
+                    retry.total_wait().as_secs_f64(),
+                )
+            }
+            Some("ConcurrentModification") => format!(
+                "IAM {operation} for {target} failed: another change to it was in progress ({detail}); retry the stack operation"
+            ),
+            Some("InvalidInput" | "ValidationError") => {
+                format!("IAM {operation} for {target} refused the request ({detail}); check the resource's properties")
+            }
+            _ => format!("IAM {operation} for {target} failed after retries: {detail}"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -19,10 +19,12 @@ use crate::settings::Settings;
 pub mod adopt;
 mod iam;
 mod lenient;
+pub mod owned;
 pub mod saml_provider;
 pub mod saml_role;
 pub mod tags;
 
+pub use iam::IamFailure;
 pub use tags::Owner;
 
 /// Everything an operation may use: clients built at cold start, where it runs, who asked.

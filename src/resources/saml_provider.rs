@@ -17,12 +17,14 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::operation::get_saml_provider::GetSamlProviderOutput;
+use aws_sdk_iam::Client;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::adopt::{self, Existing, Takeover};
-use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
+use super::adopt::{self, Existing};
+use super::iam::{iam_error, iam_tags, is_no_such_entity, IamFailure};
 use super::lenient;
+use super::owned::{self, Found, IamEntity};
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
 use crate::arn::AccountScope;
@@ -85,6 +87,54 @@ impl AccountScope {
     }
 }
 
+/// The SAML provider at an ARN, as [`owned`] reads and tags it.
+pub struct ProviderAt<'a>(pub &'a str);
+
+impl IamEntity for ProviderAt<'_> {
+    type State = GetSamlProviderOutput;
+
+    fn target(&self) -> String {
+        self.0.to_string()
+    }
+
+    async fn get(&self, iam: &Client) -> Result<Option<GetSamlProviderOutput>, IamFailure> {
+        match iam.get_saml_provider().saml_provider_arn(self.0).send().await {
+            Ok(current) => Ok(Some(current)),
+            Err(err) if is_no_such_entity(&err) => Ok(None),
+            Err(err) => Err(IamFailure::of("GetSAMLProvider", self.0, &err)),
+        }
+    }
+
+    fn tags(state: &GetSamlProviderOutput) -> &[aws_sdk_iam::types::Tag] {
+        state.tags()
+    }
+
+    async fn tag(&self, iam: &Client, tags: Vec<aws_sdk_iam::types::Tag>) -> Result<(), IamFailure> {
+        iam.tag_saml_provider()
+            .saml_provider_arn(self.0)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| IamFailure::of("TagSAMLProvider", self.0, &err))
+    }
+
+    async fn untag(&self, iam: &Client, keys: Vec<String>) -> Result<(), IamFailure> {
+        iam.untag_saml_provider()
+            .saml_provider_arn(self.0)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| IamFailure::of("UntagSAMLProvider", self.0, &err))
+    }
+}
+
+/// How Reasons name the provider called `name` at `arn`.
+fn existing<'a>(name: &'a str, arn: &'a str) -> Existing<'a> {
+    Existing { kind: "SAML provider", name_property: "Name", name, arn }
+}
+
 impl CustomResource for SamlProvider {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLProvider";
     type Properties = Properties;
@@ -124,17 +174,11 @@ impl CustomResource for SamlProvider {
             return create_provider(&props, &metadata, ctx).await;
         }
         let arn = physical_resource_id;
-        let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
-            Ok(current) => current,
-            Err(err) if is_no_such_entity(&err) => {
-                tracing::warn!(arn, "the provider no longer exists in IAM; creating it again");
-                return create_provider(&props, &metadata, ctx).await;
-            }
-            Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
+        let Some(current) = owned::find(&ProviderAt(arn), &ctx.clients.iam).await? else {
+            tracing::warn!(arn, "the provider no longer exists in IAM; creating it again");
+            return create_provider(&props, &metadata, ctx).await;
         };
-        let previous_tags = old_user_tags(old);
-        let current_tags = tag_map(current.tags());
-        converge(arn, &current, current_tags, &props, &metadata, &previous_tags, ctx).await
+        converge(arn, &current, &props, &metadata, &old_user_tags(old), ctx).await
     }
 
     async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
@@ -147,21 +191,11 @@ impl CustomResource for SamlProvider {
             return Ok(done);
         }
         let arn = physical_resource_id;
-        let current = match ctx.clients.iam.get_saml_provider().saml_provider_arn(arn).send().await {
-            Ok(current) => current,
-            Err(err) if is_no_such_entity(&err) => {
-                tracing::info!(arn, "the provider is already gone");
-                return Ok(done);
-            }
-            Err(err) => return Err(iam_error("GetSAMLProvider", arn, &err)),
-        };
-        let current_tags = tag_map(current.tags());
-        if !ctx.owner.owns(&current_tags) {
-            tracing::warn!(arn, "the provider was not created by this stack and logical resource (ownership tags absent or different); left untouched");
+        let Some(current) = owned::find(&ProviderAt(arn), &ctx.clients.iam).await? else {
+            tracing::info!(arn, "the provider is already gone");
             return Ok(done);
-        }
-        if tags::is_adopted(&current_tags) {
-            tracing::info!(arn, "the provider was adopted (AdoptExisting), not created by this stack: left in place with its tags; remove its samlfed:adopted tag first to have a Delete remove it");
+        };
+        if !owned::may_delete(ctx.owner, &current.tags, "SAML provider", arn) {
             return Ok(done);
         }
         match ctx.clients.iam.delete_saml_provider().saml_provider_arn(arn).send().await {
@@ -200,54 +234,35 @@ async fn create_provider(
     ctx: &OpContext<'_>,
 ) -> Result<Outcome, ResourceError> {
     let arn = ctx.scope.saml_provider_arn(&props.name);
-    let mut wanted = tags::validate_user_tags(&props.tags)?;
-    wanted.extend(ctx.owner.tags());
+    let user_tags = tags::validate_user_tags(&props.tags)?;
+    let entity = ProviderAt(&arn);
     let created = ctx
         .clients
         .iam
         .create_saml_provider()
         .name(&props.name)
         .saml_metadata_document(&metadata.document)
-        .set_tags(Some(iam_tags(&wanted)?))
+        .set_tags(Some(iam_tags(&owned::with_ownership(&user_tags, ctx.owner))?))
         .send()
         .await;
     match created {
         Ok(output) => tracing::info!(arn = output.saml_provider_arn().unwrap_or(&arn), "created the provider"),
         Err(err) if err.code() == Some("EntityAlreadyExists") => {
-            let current = ctx
-                .clients
-                .iam
-                .get_saml_provider()
-                .saml_provider_arn(&arn)
-                .send()
-                .await
-                .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
-            let mut current_tags = tag_map(current.tags());
-            let existing = Existing { kind: "SAML provider", name_property: "Name", name: &props.name, arn: &arn };
-            match adopt::decide(ctx.owner, &current_tags, props.adopt_existing, &existing)? {
-                Takeover::Ours => {
-                    tracing::info!(arn, "the provider exists and is ours (a retried Create): converging");
-                }
-                Takeover::Adopt => {
-                    // Claimed first, in one call: a Create stopped after it is answered with the
-                    // ARN, and the rollback Delete then sees samlfed:adopted and keeps the provider.
-                    let mut wanted = tags::validate_user_tags(&props.tags)?;
-                    wanted.extend(ctx.owner.tags());
-                    let now = format_timestamp(time::OffsetDateTime::now_utc());
-                    let claim = adopt::claim_tags(&current_tags, &wanted, now, &existing)?;
-                    ctx.clients
-                        .iam
-                        .tag_saml_provider()
-                        .saml_provider_arn(&arn)
-                        .set_tags(Some(iam_tags(&claim)?))
-                        .send()
-                        .await
-                        .map_err(|err| iam_error("TagSAMLProvider", &arn, &err))?;
-                    current_tags.extend(claim);
-                    adopt::log_adopted(&existing);
-                }
-            }
-            return converge(&arn, &current, current_tags, props, metadata, &BTreeMap::new(), ctx).await;
+            let Some(mut current) = owned::find(&entity, &ctx.clients.iam).await? else {
+                return Err(iam_error("CreateSAMLProvider", &arn, &err));
+            };
+            let existing = existing(&props.name, &arn);
+            owned::take_over(
+                &entity,
+                &ctx.clients.iam,
+                ctx.owner,
+                &mut current,
+                &user_tags,
+                props.adopt_existing,
+                &existing,
+            )
+            .await?;
+            return converge(&arn, &current, props, metadata, &BTreeMap::new(), ctx).await;
         }
         Err(err) if err.code() == Some("LimitExceeded") => {
             // IAM's quota: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
@@ -258,35 +273,27 @@ async fn create_provider(
         }
         Err(err) => return Err(iam_error("CreateSAMLProvider", &arn, &err)),
     }
-    let current = ctx
-        .clients
-        .iam
-        .get_saml_provider()
-        .saml_provider_arn(&arn)
-        .send()
-        .await
-        .map_err(|err| iam_error("GetSAMLProvider", &arn, &err))?;
-    Ok(outcome(&arn, &props.name, current.saml_provider_uuid(), metadata, &tag_map(current.tags())))
+    let Some(current) = owned::find(&entity, &ctx.clients.iam).await? else {
+        return Err(ResourceError::Aws(format!(
+            "IAM GetSAMLProvider for {arn} found no provider right after creating it; retry the stack operation"
+        )));
+    };
+    Ok(outcome(&arn, &props.name, current.state.saml_provider_uuid(), metadata, &current.tags))
 }
 
 /// Brings an existing provider of ours to `props`: the document when it differs, then the tags
-/// that differ (removing only keys `previous_tags` had set). `current_tags` are its tags now
-/// (those of `current`, plus any just set by an adoption).
+/// that differ (removing only keys `previous_tags` had set). `current.tags` are its tags now
+/// (plus any just set by an adoption).
 async fn converge(
     arn: &str,
-    current: &GetSamlProviderOutput,
-    current_tags: BTreeMap<String, String>,
+    current: &Found<GetSamlProviderOutput>,
     props: &Properties,
     metadata: &ValidatedMetadata,
     previous_tags: &BTreeMap<String, String>,
     ctx: &OpContext<'_>,
 ) -> Result<Outcome, ResourceError> {
-    if !ctx.owner.owns(&current_tags) {
-        return Err(ResourceError::Foreign(format!(
-            "the SAML provider {arn} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new Name"
-        )));
-    }
-    if current.saml_metadata_document() != Some(metadata.document.as_str()) {
+    owned::require_owned(ctx.owner, &current.tags, &existing(&props.name, arn))?;
+    if current.state.saml_metadata_document() != Some(metadata.document.as_str()) {
         ctx.clients
             .iam
             .update_saml_provider()
@@ -297,30 +304,10 @@ async fn converge(
             .map_err(|err| iam_error("UpdateSAMLProvider", arn, &err))?;
         tracing::info!(arn, sha256 = %metadata.sha256_hex, "updated the provider's metadata");
     }
-    let mut wanted = tags::validate_user_tags(&props.tags)?;
-    wanted.extend(ctx.owner.tags());
-    let (set, remove) = tags::diff(&current_tags, &wanted, previous_tags);
-    if !set.is_empty() {
-        ctx.clients
-            .iam
-            .tag_saml_provider()
-            .saml_provider_arn(arn)
-            .set_tags(Some(iam_tags(&set)?))
-            .send()
-            .await
-            .map_err(|err| iam_error("TagSAMLProvider", arn, &err))?;
-    }
-    if !remove.is_empty() {
-        ctx.clients
-            .iam
-            .untag_saml_provider()
-            .saml_provider_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|err| iam_error("UntagSAMLProvider", arn, &err))?;
-    }
-    Ok(outcome(arn, &props.name, current.saml_provider_uuid(), metadata, &current_tags))
+    let user_tags = tags::validate_user_tags(&props.tags)?;
+    owned::converge_tags(&ProviderAt(arn), &ctx.clients.iam, ctx.owner, &current.tags, &user_tags, previous_tags)
+        .await?;
+    Ok(outcome(arn, &props.name, current.state.saml_provider_uuid(), metadata, &current.tags))
 }
 
 /// The tags the previous properties set, read leniently: old properties that no longer parse

@@ -24,16 +24,19 @@ use serde_json::{Map, Value};
 
 use crate::arn::AccountScope;
 
+mod entity;
 mod iam_reads;
 mod trust;
 
 pub use trust::{identity_center_role_attribute, trust_policy};
 
-use iam_reads::{attached_policies, get_role, inline_policy_names, with_consistency_retry, CONSISTENCY_ATTEMPTS};
+use entity::RoleNamed;
+use iam_reads::{attached_policies, inline_policy_names, with_consistency_retry, CONSISTENCY_ATTEMPTS};
 
 use super::adopt::{self, Existing, Takeover};
-use super::iam::{iam_error, iam_tags, is_no_such_entity, tag_map};
+use super::iam::{iam_error, iam_tags, is_no_such_entity};
 use super::lenient;
+use super::owned::{self, Found};
 use super::tags::{self, Tag};
 use super::{CustomResource, OpContext, Outcome, ResourceError};
 
@@ -243,19 +246,15 @@ impl CustomResource for SamlRole {
             // A new RoleName or Path is a replacement: CloudFormation's cleanup Delete removes the old role.
             return create_role(&props, &wanted, ctx).await;
         }
-        let role = match get_role(&wanted.name, ctx).await? {
-            Some(role) => role,
-            None => {
-                tracing::warn!(role = %wanted.name, "the role no longer exists in IAM; creating it again");
-                return create_role(&props, &wanted, ctx).await;
-            }
+        let Some(role) = owned::find(&RoleNamed(&wanted.name), &ctx.clients.iam).await? else {
+            tracing::warn!(role = %wanted.name, "the role no longer exists in IAM; creating it again");
+            return create_role(&props, &wanted, ctx).await;
         };
         // What the previous properties set; unreadable old properties only mean less is removed.
         let previous = serde_json::from_value::<Properties>(Value::Object(old.clone()))
             .ok()
             .and_then(|old| Wanted::from(&old, ctx.scope).ok());
-        let current_tags = tag_map(role.tags());
-        converge(&props, &wanted, &role, current_tags, previous.as_ref(), false, ctx).await
+        converge(&props, &wanted, &role, previous.as_ref(), false, ctx).await
     }
 
     async fn delete(physical_resource_id: &str, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
@@ -267,17 +266,19 @@ impl CustomResource for SamlRole {
             );
             return Ok(done);
         };
-        let Some(role) = get_role(name, ctx).await? else {
+        let Some(role) = owned::find(&RoleNamed(name), &ctx.clients.iam).await? else {
             tracing::info!(role = name, "the role is already gone");
             return Ok(done);
         };
-        let current_tags = tag_map(role.tags());
-        if role.arn() != physical_resource_id || !ctx.owner.owns(&current_tags) {
-            tracing::warn!(role = name, "the role was not created by this stack and logical resource (ownership tags or path differ); left untouched");
+        if role.state.arn() != physical_resource_id {
+            tracing::warn!(
+                role = name,
+                path = role.state.path(),
+                "the role has another path than the one this stack created; left untouched"
+            );
             return Ok(done);
         }
-        if tags::is_adopted(&current_tags) {
-            tracing::info!(role = name, "the role was adopted (AdoptExisting), not created by this stack: left in place with its policies and tags; remove its samlfed:adopted tag first to have a Delete remove it");
+        if !owned::may_delete(ctx.owner, &role.tags, "role", name) {
             return Ok(done);
         }
         let iam = &ctx.clients.iam;
@@ -315,8 +316,7 @@ impl CustomResource for SamlRole {
 /// is refused.
 async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -> Result<Outcome, ResourceError> {
     let iam = &ctx.clients.iam;
-    let mut all_tags = wanted.tags.clone();
-    all_tags.extend(ctx.owner.tags());
+    let all_tags = iam_tags(&owned::with_ownership(&wanted.tags, ctx.owner))?;
     let trust = wanted.trust_policy.to_string();
     let created = with_consistency_retry(ctx, || {
         iam.create_role()
@@ -326,7 +326,7 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
             .description(&wanted.description)
             .max_session_duration(wanted.max_session_duration as i32)
             .set_permissions_boundary(wanted.permissions_boundary.clone())
-            .set_tags(Some(iam_tags(&all_tags).unwrap_or_default()))
+            .set_tags(Some(all_tags.clone()))
             .send()
     })
     .await;
@@ -336,48 +336,35 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
             None => return Err(ResourceError::Aws(format!("IAM CreateRole for {} returned no role", wanted.name))),
         },
         Err(err) if err.code() == Some("EntityAlreadyExists") => {
-            let Some(role) = get_role(&wanted.name, ctx).await? else {
+            let entity = RoleNamed(&wanted.name);
+            let Some(mut role) = owned::find(&entity, iam).await? else {
                 return Err(iam_error("CreateRole", &wanted.name, &err));
             };
-            let arn = role.arn().to_string();
-            let mut current_tags = tag_map(role.tags());
+            let arn = role.state.arn().to_string();
             let existing = Existing { kind: "role", name_property: "RoleName", name: &wanted.name, arn: &arn };
             if arn != wanted.arn(ctx) {
                 // IAM role names are unique across paths, and a role's path cannot change. Another
                 // stack's role is refused with that Reason; for the rest, the path is the problem.
-                let takeover = adopt::decide(ctx.owner, &current_tags, true, &existing)?;
+                let takeover = adopt::decide(ctx.owner, &role.tags, true, &existing)?;
                 let adopt_hint = if takeover == Takeover::Adopt {
-                    format!(", or set Path to {:?} and AdoptExisting to \"true\" to adopt it where it is", role.path())
+                    format!(
+                        ", or set Path to {:?} and AdoptExisting to \"true\" to adopt it where it is",
+                        role.state.path()
+                    )
                 } else {
                     String::new()
                 };
                 return Err(ResourceError::Foreign(format!(
                     "RoleName: a role named {:?} already exists in this account with path {:?} ({arn}), not Path {:?}; IAM role names are unique across paths and a role cannot be moved, so it was left untouched. Choose another RoleName{adopt_hint}",
                     wanted.name,
-                    role.path(),
+                    role.state.path(),
                     wanted.path
                 )));
             }
-            let adopting = adopt::decide(ctx.owner, &current_tags, props.adopt_existing, &existing)? == Takeover::Adopt;
-            if adopting {
-                // Claimed first, in one call: a Create stopped after it is answered with the ARN,
-                // and the rollback Delete then sees samlfed:adopted and keeps the role.
-                let mut wanted_tags = wanted.tags.clone();
-                wanted_tags.extend(ctx.owner.tags());
-                let now = crate::datetime::format_timestamp(time::OffsetDateTime::now_utc());
-                let claim = adopt::claim_tags(&current_tags, &wanted_tags, now, &existing)?;
-                iam.tag_role()
-                    .role_name(&wanted.name)
-                    .set_tags(Some(iam_tags(&claim)?))
-                    .send()
-                    .await
-                    .map_err(|err| role_error("TagRole", wanted, props, &err))?;
-                current_tags.extend(claim);
-                adopt::log_adopted(&existing);
-            } else {
-                tracing::info!(role = %wanted.name, "the role exists and is ours (a retried Create): converging");
-            }
-            return converge(props, wanted, &role, current_tags, None, adopting, ctx).await;
+            let takeover =
+                owned::take_over(&entity, iam, ctx.owner, &mut role, &wanted.tags, props.adopt_existing, &existing)
+                    .await?;
+            return converge(props, wanted, &role, None, takeover == Takeover::Adopt, ctx).await;
         }
         Err(err) => return Err(role_error("CreateRole", wanted, props, &err)),
     };
@@ -398,26 +385,22 @@ async fn create_role(props: &Properties, wanted: &Wanted, ctx: &OpContext<'_>) -
 
 /// Brings an existing role of ours to `wanted`, changing only what differs. `previous` is what
 /// the last properties set: only those managed policies, inline policies, tags and boundary are
-/// ever removed, so what others added to the role stays. `current_tags` are the role's tags now
-/// (those of `role`, plus any an adoption just set); `adopting` logs what the role keeps that
-/// the properties do not name.
+/// ever removed, so what others added to the role stays. `found.tags` are the role's tags now
+/// (plus any an adoption just set); `adopting` logs what the role keeps that the properties do
+/// not name.
 async fn converge(
     props: &Properties,
     wanted: &Wanted,
-    role: &Role,
-    current_tags: BTreeMap<String, String>,
+    found: &Found<Role>,
     previous: Option<&Wanted>,
     adopting: bool,
     ctx: &OpContext<'_>,
 ) -> Result<Outcome, ResourceError> {
     let iam = &ctx.clients.iam;
     let name = wanted.name.as_str();
-    if !ctx.owner.owns(&current_tags) {
-        return Err(ResourceError::Foreign(format!(
-            "the role {} does not carry this stack's ownership tags, so it was not updated; if it was replaced outside CloudFormation, restore it or give the resource a new RoleName",
-            role.arn()
-        )));
-    }
+    let role = &found.state;
+    let existing = Existing { kind: "role", name_property: "RoleName", name, arn: role.arn() };
+    owned::require_owned(ctx.owner, &found.tags, &existing)?;
     let current_trust = role
         .assume_role_policy_document()
         .map(|d| percent_encoding::percent_decode_str(d).decode_utf8_lossy().to_string())
@@ -494,26 +477,8 @@ async fn converge(
             .await
             .map_err(|err| role_error("DeleteRolePolicy", wanted, props, &err))?;
     }
-    let mut wanted_tags = wanted.tags.clone();
-    wanted_tags.extend(ctx.owner.tags());
     let previous_tags = previous.map(|p| p.tags.clone()).unwrap_or_default();
-    let (set, remove) = tags::diff(&current_tags, &wanted_tags, &previous_tags);
-    if !set.is_empty() {
-        iam.tag_role()
-            .role_name(name)
-            .set_tags(Some(iam_tags(&set)?))
-            .send()
-            .await
-            .map_err(|err| role_error("TagRole", wanted, props, &err))?;
-    }
-    if !remove.is_empty() {
-        iam.untag_role()
-            .role_name(name)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|err| role_error("UntagRole", wanted, props, &err))?;
-    }
+    owned::converge_tags(&RoleNamed(name), iam, ctx.owner, &found.tags, &wanted.tags, &previous_tags).await?;
     if adopting {
         let kept_managed: Vec<&String> = attached.difference(&wanted.managed_policy_arns).collect();
         let kept_inline: Vec<&String> = present.iter().filter(|n| !wanted.inline_policies.contains_key(*n)).collect();
@@ -528,7 +493,7 @@ async fn converge(
             );
         }
     }
-    Ok(outcome(props, role, &current_tags))
+    Ok(outcome(props, role, &found.tags))
 }
 
 async fn put_inline_policy(
@@ -557,7 +522,7 @@ async fn put_inline_policy(
 }
 
 /// A failed role call as a Reason; a trust policy refused after all retries names ProviderArn.
-fn role_error<E, R>(operation: &str, wanted: &Wanted, props: &Properties, err: &SdkError<E, R>) -> ResourceError
+fn role_error<E, R>(operation: &'static str, wanted: &Wanted, props: &Properties, err: &SdkError<E, R>) -> ResourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -1,24 +1,15 @@
-//! How `Custom::SAMLRole` reads a role from IAM, and the bounded retry for a trust policy that
+//! How `Custom::SAMLRole` lists a role's policies, and the bounded retry for a trust policy that
 //! names a provider IAM has not finished creating.
 
 use std::time::Duration;
 
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_iam::types::Role;
 
-use crate::resources::iam::{iam_error, is_no_such_entity};
+use crate::resources::iam::iam_error;
 use crate::resources::{OpContext, ResourceError};
 
 /// Attempts for a call IAM may refuse while a just-created provider propagates.
 pub(super) const CONSISTENCY_ATTEMPTS: u32 = 5;
-
-pub(super) async fn get_role(name: &str, ctx: &OpContext<'_>) -> Result<Option<Role>, ResourceError> {
-    match ctx.clients.iam.get_role().role_name(name).send().await {
-        Ok(output) => Ok(output.role),
-        Err(err) if is_no_such_entity(&err) => Ok(None),
-        Err(err) => Err(iam_error("GetRole", name, &err)),
-    }
-}
 
 /// Managed policies attached to the role (IAM allows at most 20, one page of 100 holds them).
 pub(super) async fn attached_policies(name: &str, ctx: &OpContext<'_>) -> Result<Vec<String>, ResourceError> {
