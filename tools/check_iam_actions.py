@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
 """Keep the Lambda's execution role and the Rust code from drifting apart.
 
-Scans the Rust sources for AWS SDK fluent calls on the IAM and S3 clients
-(``client.create_saml_provider()``, ``s3.get_object()``), maps each operation to the IAM
-actions it needs (an explicit table, below), adds the permissions a call implies through
-its arguments (creating with tags needs ``iam:TagSAMLProvider`` / ``iam:TagRole``; a
-``GetObject`` with a version ID needs ``s3:GetObjectVersion``) and compares the result with
-the ``iam:`` and ``s3:`` actions that the template grants to the execution role of the
-custom-resource Lambda. Exit status 1, with the difference listed, when the template grants
-an action the code does not need or misses one that it needs, or when the code calls an
-IAM/S3 operation the table does not know yet; 2 on usage or parse errors.
+Each resource type declares the IAM actions it calls (``IAM_ACTIONS`` of its
+``CustomResource`` impl); the execution role must grant exactly what the registered types
+declare plus what the code outside them (metadata fetch, origin check, refresh) calls. The
+declarations themselves are held to the code: the Rust sources are scanned for AWS SDK fluent
+calls (``client.create_saml_provider()``, ``s3.get_object()``), each operation is mapped to
+the IAM actions it needs (an explicit table, below), with the permissions a call implies
+through its arguments (creating with tags needs ``iam:TagSAMLProvider`` / ``iam:TagRole``; a
+``GetObject`` with a version ID needs ``s3:GetObjectVersion``), and a type's files must call
+exactly what it declares. Exit status 1, with the difference listed, when the template grants
+an action nothing needs or misses one that is needed, when a declaration and its type's calls
+differ, or when the code calls an SDK operation the table does not know yet; 2 on usage or
+parse errors.
 
     python tools/check_iam_actions.py [--src src] [--template templates/saml-federation.yaml]
+
+How declarations are found: ``src/registry.rs`` lists the types (``Registered::of::<T>()``);
+the file holding ``impl CustomResource for T`` (with its submodule directory, if any) is the
+type's code, and its ``IAM_ACTIONS`` entries are ``IamAction::always("iam:X")`` or
+``IamAction::only_for("iam:X", "Property")`` — the latter needed only when the template sets
+that property on a resource of the type. Sources without ``registry.rs`` declare nothing and
+every call counts as shared.
 
 How calls are found (a deliberately simple, documented heuristic):
   * comments (``//``, ``/* */``, doc comments) are removed first;
@@ -96,17 +106,6 @@ OPERATIONS: dict[str, Operation] = {
 
 SERVICES = {"iam": "aws-sdk-iam", "s3": "aws-sdk-s3", "cloudformation": "aws-sdk-cloudformation"}
 
-# Actions the code calls only for a custom-resource property the template never sets: least
-# privilege leaves them out of the execution role. Each is excused only while no custom resource
-# of the template sets that property (checked below); set it, and the action is needed again.
-# DeleteRolePolicy is also called on Delete for an inline policy that someone added to the role by
-# hand: without the permission that Delete fails with a Reason, and nothing not ours is deleted.
-NEEDED_ONLY_FOR_PROPERTY: dict[str, str] = {
-    "iam:PutRolePolicy": "Policies",
-    "iam:DeleteRolePolicy": "Policies",
-    "iam:UntagRole": "Tags",
-    "iam:UntagSAMLProvider": "Tags",
-}
 IGNORE_MARK = "check-iam-actions: ignore"
 
 
@@ -121,6 +120,9 @@ class Call:
     file: str
     line: int
     actions: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} ({self.operation})"
 
 
 def strip_comments(text: str) -> str:
@@ -232,6 +234,75 @@ def scan_rust(
 
 
 # --------------------------------------------------------------------------------------
+# Declarations: what each registered resource type says it calls
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    resource_type: str  # e.g. Custom::SAMLRole
+    action: str
+    only_for_property: str | None
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} (IAM_ACTIONS of {self.resource_type})"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceType:
+    name: str  # the Rust type, e.g. SamlRole
+    resource_type: str
+    files: tuple[Path, ...]  # the type's code: its impl file and that file's submodules
+    declared: tuple[Declared, ...]
+
+
+_REGISTERED = re.compile(r"Registered::of::<\s*(\w+)\s*>\s*\(\s*\)")
+_DECLARATION = re.compile(r"const\s+IAM_ACTIONS\s*:[^=]*=\s*&\[(.*?)\];", re.S)
+_ENTRY = re.compile(r'IamAction::(always|only_for)\(\s*"([^"]+)"\s*(?:,\s*"([^"]+)"\s*)?\)')
+_TYPE_NAME = re.compile(r'const\s+RESOURCE_TYPE\s*:[^=]*=\s*"([^"]+)"')
+
+
+def resource_types(src: Path) -> list[ResourceType]:
+    """The types registered in ``src/registry.rs``, each with its files and declaration.
+
+    Raises SystemExit (status 2) when a registered type's impl or declaration cannot be found.
+    """
+    registry = src / "registry.rs"
+    if not registry.is_file():
+        return []
+    names = _REGISTERED.findall(strip_comments(registry.read_text(encoding="utf-8")))
+    found: list[ResourceType] = []
+    for name in names:
+        impl = re.compile(rf"impl\s+CustomResource\s+for\s+{re.escape(name)}\b")
+        homes = [p for p in sorted(src.rglob("*.rs")) if impl.search(strip_comments(p.read_text(encoding="utf-8")))]
+        if len(homes) != 1:
+            raise SystemExit(f"check_iam_actions: {registry}: {name} is registered, but {len(homes)} files implement CustomResource for it")
+        home = homes[0]
+        # Comments out, strings kept: the declaration's entries are string literals.
+        text = re.sub(r"//[^\n]*", "", home.read_text(encoding="utf-8"))
+        declaration = _DECLARATION.search(text)
+        type_name = _TYPE_NAME.search(text)
+        if not declaration or not type_name:
+            raise SystemExit(f"check_iam_actions: {home}: no IAM_ACTIONS / RESOURCE_TYPE of {name} in the documented form")
+        rel = os.path.relpath(home)
+        declared = []
+        for m in _ENTRY.finditer(declaration.group(1)):
+            line = text.count("\n", 0, declaration.start(1) + m.start()) + 1
+            declared.append(Declared(type_name.group(1), m.group(2), m.group(3), rel, line))
+        if m_bad := re.sub(_ENTRY, "", declaration.group(1)).strip(" \n,"):
+            raise SystemExit(f"check_iam_actions: {home}: IAM_ACTIONS of {name} holds something other than IamAction entries: {m_bad[:80]!r}")
+        if home.name == "mod.rs":
+            files = sorted(home.parent.rglob("*.rs"))
+        else:
+            submodules = home.with_suffix("")
+            files = [home] + (sorted(submodules.rglob("*.rs")) if submodules.is_dir() else [])
+        found.append(ResourceType(name, type_name.group(1), tuple(files), tuple(declared)))
+    return found
+
+
+# --------------------------------------------------------------------------------------
 # Template side
 # --------------------------------------------------------------------------------------
 
@@ -324,23 +395,28 @@ def granted_actions(template: dict, services: Iterable[str] = SERVICES) -> dict[
 # --------------------------------------------------------------------------------------
 
 
-def set_properties(template: dict) -> set[str]:
-    """Property names set on any custom resource of the template."""
-    names: set[str] = set()
+def set_properties(template: dict) -> dict[str, set[str]]:
+    """Property names set on the template's custom resources, by resource type."""
+    names: dict[str, set[str]] = {}
     for resource in template.get("Resources", {}).values():
         resource_type = str(resource.get("Type", ""))
         if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
-            names.update(resource.get("Properties", {}) or {})
+            names.setdefault(resource_type, set()).update(resource.get("Properties", {}) or {})
     return names
 
 
 @dataclasses.dataclass
 class Report:
-    needed: dict[str, list[Call]]
+    # action -> why it is needed: the declarations naming it and the shared calls of it
+    needed: dict[str, list[Call | Declared]]
     granted: dict[str, str]
     unknown: list[Call]
-    # Actions the code calls that the template cannot make it use: action -> the property.
+    # Actions declared only for a property the template never sets on that type: action -> property.
     excused: dict[str, str] = dataclasses.field(default_factory=dict)
+    # A type's files call an action its IAM_ACTIONS does not declare.
+    undeclared: list[tuple[ResourceType, Call, str]] = dataclasses.field(default_factory=list)
+    # A type declares an action its files never call.
+    uncalled: list[Declared] = dataclasses.field(default_factory=list)
 
     @property
     def missing(self) -> list[str]:
@@ -353,45 +429,77 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.unknown)
+        return not (self.missing or self.extra or self.unknown or self.undeclared or self.uncalled)
 
     def render(self, template: str) -> str:
         lines = []
         for action in self.missing:
-            where = ", ".join(f"{c.file}:{c.line} ({c.operation})" for c in self.needed[action][:3])
-            lines.append(f"MISSING  {action}: called at {where}, not granted to the execution role in {template}")
+            where = ", ".join(str(w) for w in self.needed[action][:3])
+            lines.append(f"MISSING  {action}: needed by {where}, not granted to the execution role in {template}")
         for action in self.extra:
-            lines.append(f"EXTRA    {action}: granted in {template}, but no code calls it")
+            lines.append(f"EXTRA    {action}: granted in {template}, but nothing declares or calls it")
+        for rtype, call, action in self.undeclared:
+            lines.append(
+                f"UNDECLARED {action}: {call} is code of {rtype.resource_type}, whose IAM_ACTIONS "
+                f"({rtype.files[0]}) does not declare it: add it there"
+            )
+        for declared in self.uncalled:
+            lines.append(
+                f"UNCALLED {declared.action}: declared at {declared}, but no code of the type calls it: remove it"
+            )
         for call in self.unknown:
             lines.append(
-                f"UNKNOWN  {call.file}:{call.line}: .{call.operation}() is an AWS SDK operation missing from "
+                f"UNKNOWN  {call}: .{call.operation}() is an AWS SDK operation missing from "
                 "OPERATIONS in tools/check_iam_actions.py: add it with its IAM action(s)"
             )
         if self.ok:
             granted = len(self.needed) - len(self.excused)
-            lines.append(f"OK: {granted} IAM/S3/CloudFormation actions called by the code = granted in {template}")
+            lines.append(f"OK: {granted} IAM/S3/CloudFormation actions declared or called = granted in {template}")
             for action, prop in sorted(self.excused.items()):
-                lines.append(f"   not granted: {action}, called only for {prop}, which the template never sets")
+                lines.append(f"   not granted: {action}, needed only for {prop}, which the template never sets")
         return "\n".join(lines)
+
+
+def _owner(call: Call, types: list[ResourceType]) -> ResourceType | None:
+    path = Path(call.file).resolve()
+    return next((t for t in types if any(path == f.resolve() for f in t.files)), None)
 
 
 def check(
     src: Path, template_path: Path, sdk_ops: dict[str, set[str]] | None = None, exclude: tuple[Path, ...] = ()
 ) -> Report:
+    types = resource_types(src)
     calls, unknown = scan_rust(src, sdk_ops, exclude)
-    needed: dict[str, list[Call]] = {}
+    needed: dict[str, list[Call | Declared]] = {}
+    called_by_type: dict[str, set[str]] = {t.name: set() for t in types}
+    undeclared: list[tuple[ResourceType, Call, str]] = []
     for call in calls:
+        rtype = _owner(call, types)
         for action in call.actions:
-            needed.setdefault(action, []).append(call)
+            if rtype is None:
+                needed.setdefault(action, []).append(call)
+                continue
+            called_by_type[rtype.name].add(action)
+            if action not in {d.action for d in rtype.declared}:
+                undeclared.append((rtype, call, action))
+    uncalled = [d for t in types for d in t.declared if d.action not in called_by_type[t.name]]
     template = load_template(template_path)
     present = set_properties(template)
+    for rtype in types:
+        for declared in rtype.declared:
+            needed.setdefault(declared.action, []).append(declared)
     granted = granted_actions(template)
-    excused = {
-        action: prop
-        for action, prop in NEEDED_ONLY_FOR_PROPERTY.items()
-        if action in needed and prop not in present and action.lower() not in granted
-    }
-    return Report(needed, granted, unknown, excused)
+    excused = {}
+    for action, why in needed.items():
+        properties = {w.only_for_property for w in why if isinstance(w, Declared)}
+        if (
+            all(isinstance(w, Declared) for w in why)
+            and None not in properties
+            and not any(w.only_for_property in present.get(w.resource_type, set()) for w in why if isinstance(w, Declared))
+            and action.lower() not in granted
+        ):
+            excused[action] = ", ".join(sorted(p for p in properties if p))
+    return Report(needed, granted, unknown, excused, undeclared, uncalled)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -359,18 +359,118 @@ def test_federation_template_grants_exactly_the_contract():
 def test_actions_only_properties_the_template_never_sets_need_are_left_out_and_come_back_with_them(tmp_path):
     """Least privilege: the project's template sets no role Policies nor Tags, so the execution role
     lacks iam:PutRolePolicy, iam:DeleteRolePolicy, iam:UntagRole and iam:UntagSAMLProvider — and
-    the check passes. A template that sets Tags on the role needs iam:UntagRole again."""
+    the check passes. A template that sets Tags on the role needs iam:UntagRole again (and only
+    that: the provider's Tags are still not set)."""
     report = cia.check(ROOT / "src", FEDERATION, exclude=(ROOT / "src" / "cli", ROOT / "src" / "bin"))
     assert report.ok, report.render(str(FEDERATION))
-    assert set(report.excused) == set(cia.NEEDED_ONLY_FOR_PROPERTY)
+    assert set(report.excused) == {"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UntagRole", "iam:UntagSAMLProvider"}
     text = FEDERATION.read_text()
     anchor = "      ServiceTimeout: 300\n      RoleName: !Ref RoleName\n"
     assert anchor in text
     tagged = tmp_path / "tagged.yaml"
     tagged.write_text(text.replace(anchor, anchor + "      Tags: [{Key: team, Value: platform}]\n"))
     report = cia.check(ROOT / "src", tagged, exclude=(ROOT / "src" / "cli", ROOT / "src" / "bin"))
-    assert "iam:UntagRole" in report.missing and "iam:UntagSAMLProvider" in report.missing
-    assert "iam:PutRolePolicy" not in report.missing, "Policies are still not set"
+    assert report.missing == ["iam:UntagRole"], report.render(str(tagged))
+
+
+def test_the_real_types_declarations_are_read_from_their_files():
+    types = {t.resource_type: t for t in cia.resource_types(ROOT / "src")}
+    assert list(types) == ["Custom::SAMLProvider", "Custom::SAMLRole"]
+    provider, role = types["Custom::SAMLProvider"], types["Custom::SAMLRole"]
+    assert provider.files == (ROOT / "src" / "resources" / "saml_provider.rs",)
+    assert ROOT / "src" / "resources" / "saml_role" / "entity.rs" in role.files
+    assert {d.action for d in provider.declared} >= {"iam:CreateSAMLProvider", "iam:TagSAMLProvider"}
+    only_for = {d.action: d.only_for_property for d in role.declared if d.only_for_property}
+    assert only_for == {"iam:UntagRole": "Tags", "iam:PutRolePolicy": "Policies", "iam:DeleteRolePolicy": "Policies"}
+
+
+# ----------------------------------------------- declarations of the registered types
+
+REGISTRY = "use crate::cfn::dispatch::Registered;\npub const RESOURCE_TYPES: &[Registered] = &[Registered::of::<Thing>()];\n"
+
+
+def thing(declared: str, body: str) -> dict[str, str]:
+    """A registry with one type, Custom::Thing, declaring `declared` and running `body`."""
+    return {
+        "registry.rs": REGISTRY,
+        "resources/thing.rs": f"""\
+            impl CustomResource for Thing {{
+                const RESOURCE_TYPE: &'static str = "Custom::Thing";
+                const IAM_ACTIONS: &'static [IamAction] = &[
+                    // a comment with IamAction::always("iam:NotAnEntry") is not an entry
+                    {declared}
+                ];
+            }}
+            async fn go(iam: &Client) {{ {body} }}
+            """,
+    }
+
+
+DELETE_GRANT = """\
+    - Effect: Allow
+      Action: iam:DeleteSAMLProvider
+      Resource: "arn:aws:iam::111122223333:saml-provider/x"
+"""
+
+
+def test_a_declaration_equal_to_the_types_calls_is_what_the_role_must_grant(tmp_path):
+    rust = thing('IamAction::always("iam:DeleteSAMLProvider"),', "iam.delete_saml_provider().send().await;")
+    report = run(tmp_path, rust, DELETE_GRANT)
+    assert report.ok, report.render("t")
+    (why,) = report.needed["iam:DeleteSAMLProvider"]
+    assert str(why).endswith("resources/thing.rs:5 (IAM_ACTIONS of Custom::Thing)"), why
+    report = run(tmp_path, rust, "- Effect: Allow\n  Action: logs:PutLogEvents\n  Resource: '*'\n")
+    assert report.missing == ["iam:DeleteSAMLProvider"]
+    assert "IAM_ACTIONS of Custom::Thing" in report.render("t")
+
+
+def test_a_call_the_type_does_not_declare_is_named_with_the_place_to_declare_it(tmp_path):
+    rust = thing("", "iam.delete_saml_provider().send().await;")
+    report = run(tmp_path, rust, DELETE_GRANT)
+    assert not report.ok
+    rendered = report.render("t")
+    assert "UNDECLARED iam:DeleteSAMLProvider" in rendered and "(delete_saml_provider) is code of Custom::Thing" in rendered
+
+
+def test_a_declared_action_no_code_of_the_type_calls_is_named(tmp_path):
+    rust = thing('IamAction::always("iam:DeleteSAMLProvider"),', "")
+    report = run(tmp_path, rust, DELETE_GRANT)
+    assert [d.action for d in report.uncalled] == ["iam:DeleteSAMLProvider"]
+    assert "UNCALLED iam:DeleteSAMLProvider" in report.render("t") and not report.ok
+
+
+def test_the_types_submodules_are_its_code_and_other_files_are_shared(tmp_path):
+    rust = thing('IamAction::always("iam:DeleteSAMLProvider"),', "")
+    rust["resources/thing/calls.rs"] = "async fn f(iam: &Client) { iam.delete_saml_provider().send().await; }\n"
+    report = run(tmp_path, rust, DELETE_GRANT)
+    assert report.ok, report.render("t")
+    rust["refresh.rs"] = "async fn r(iam: &Client) { iam.get_saml_provider().send().await; }\n"
+    report = run(tmp_path, rust, DELETE_GRANT)
+    assert report.missing == ["iam:GetSAMLProvider"] and not report.undeclared
+
+
+def test_an_action_declared_only_for_a_property_is_needed_once_that_type_sets_it(tmp_path):
+    rust = thing('IamAction::only_for("iam:DeleteSAMLProvider", "Colour"),', "iam.delete_saml_provider().send().await;")
+    thing_resource = "Thing:\n  Type: Custom::Thing\n  Properties:\n    ServiceToken: !GetAtt Function.Arn\n"
+    report = run(tmp_path, rust, "- Effect: Allow\n  Action: logs:PutLogEvents\n  Resource: '*'\n", thing_resource)
+    assert report.ok and report.excused == {"iam:DeleteSAMLProvider": "Colour"}, report.render("t")
+    # Colour on another type (the template's Custom::SAMLProvider) does not need it ...
+    other = thing_resource.replace("Custom::Thing", "Custom::SAMLProvider") + "    Colour: blue\n"
+    report = run(tmp_path, rust, "- Effect: Allow\n  Action: logs:PutLogEvents\n  Resource: '*'\n", other.replace("Thing:", "Other:"))
+    assert report.ok, report.render("t")
+    # ... on this type it does.
+    report = run(tmp_path, rust, "- Effect: Allow\n  Action: logs:PutLogEvents\n  Resource: '*'\n", thing_resource + "    Colour: blue\n")
+    assert report.missing == ["iam:DeleteSAMLProvider"]
+
+
+def test_a_registered_type_without_a_readable_declaration_stops_the_check(tmp_path):
+    rust = thing("", "")
+    rust["resources/thing.rs"] = rust["resources/thing.rs"].replace("IAM_ACTIONS", "ACTIONS")
+    with pytest.raises(SystemExit, match="no IAM_ACTIONS"):
+        run(tmp_path, rust, DELETE_GRANT)
+    rust = thing('IamAction::always(ACTION),', "")
+    with pytest.raises(SystemExit, match="other than IamAction entries"):
+        run(tmp_path, rust, DELETE_GRANT)
 
 
 def test_federation_execution_role_is_found_through_the_service_token():

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::guard::guarded;
 use super::request::{Request, RequestKind};
 use super::response::Answer;
-use crate::resources::{CustomResource, OpContext, ResourceError};
+use crate::resources::{CustomResource, IamAction, OpContext, ResourceError};
 
 /// PhysicalResourceId returned when a Create failed before anything was made: it is not an ARN,
 /// so CloudFormation's rollback Delete recognises it and touches nothing.
@@ -30,6 +30,8 @@ pub type RunFn =
 pub struct Registered {
     /// The `Type` templates use, e.g. `Custom::SAMLProvider`.
     pub resource_type: &'static str,
+    /// The IAM actions the type calls ([`CustomResource::IAM_ACTIONS`]).
+    pub iam_actions: &'static [IamAction],
     /// Runs a request of that type: parse, validate, operate under the guard, answer.
     pub run: RunFn,
 }
@@ -37,7 +39,7 @@ pub struct Registered {
 impl Registered {
     /// The entry of resource type `R`.
     pub const fn of<R: CustomResource + 'static>() -> Registered {
-        Registered { resource_type: R::RESOURCE_TYPE, run: run_boxed::<R> }
+        Registered { resource_type: R::RESOURCE_TYPE, iam_actions: R::IAM_ACTIONS, run: run_boxed::<R> }
     }
 }
 
@@ -191,6 +193,7 @@ mod tests {
 
     impl CustomResource for Faulty {
         const RESOURCE_TYPE: &'static str = "Custom::Faulty";
+        const IAM_ACTIONS: &'static [IamAction] = &[];
         type Properties = FaultyProps;
         fn validate(_: &FaultyProps, _: &AccountScope) -> Result<(), ResourceError> {
             Ok(())

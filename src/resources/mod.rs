@@ -65,10 +65,37 @@ impl ResourceError {
     }
 }
 
+/// An IAM action a resource type calls, for the function's execution role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IamAction {
+    /// The action as a policy names it, e.g. `iam:CreateSAMLProvider`.
+    pub action: &'static str,
+    /// The property whose use alone needs it: least privilege leaves the action out of the
+    /// execution role of a template that never sets that property on this type.
+    pub only_for_property: Option<&'static str>,
+}
+
+impl IamAction {
+    /// Needed by every template that uses the type.
+    pub const fn always(action: &'static str) -> IamAction {
+        IamAction { action, only_for_property: None }
+    }
+
+    /// Needed only when a template sets `property` on the type.
+    pub const fn only_for(action: &'static str, property: &'static str) -> IamAction {
+        IamAction { action, only_for_property: Some(property) }
+    }
+}
+
 /// One custom resource type: create, update in place or replace, and delete only what is ours.
 pub trait CustomResource {
     /// The `Type` used in templates, e.g. `Custom::SAMLProvider`.
     const RESOURCE_TYPE: &'static str;
+    /// Every IAM action the type's own code calls. `tools/check_iam_actions.py` reads this list
+    /// (written as `IamAction::always("…")` / `IamAction::only_for("…", "Property")` entries),
+    /// holds it equal to the SDK calls in the type's files, and holds the template's execution
+    /// role equal to what the registered types declare plus what shared code calls.
+    const IAM_ACTIONS: &'static [IamAction];
     /// The typed, validated properties.
     type Properties: DeserializeOwned;
 

@@ -26,7 +26,7 @@ use super::iam::{iam_error, iam_tags, is_no_such_entity, IamFailure};
 use super::lenient;
 use super::owned::{self, Found, IamEntity};
 use super::tags::{self, Tag};
-use super::{CustomResource, OpContext, Outcome, ResourceError};
+use super::{CustomResource, IamAction, OpContext, Outcome, ResourceError};
 use crate::arn::AccountScope;
 use crate::datetime::format_timestamp;
 use crate::metadata::source::MetadataSource;
@@ -137,6 +137,16 @@ fn existing<'a>(name: &'a str, arn: &'a str) -> Existing<'a> {
 
 impl CustomResource for SamlProvider {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLProvider";
+    const IAM_ACTIONS: &'static [IamAction] = &[
+        IamAction::always("iam:CreateSAMLProvider"),
+        IamAction::always("iam:GetSAMLProvider"),
+        IamAction::always("iam:UpdateSAMLProvider"),
+        IamAction::always("iam:DeleteSAMLProvider"),
+        // Creating with tags, and claiming an adopted provider.
+        IamAction::always("iam:TagSAMLProvider"),
+        // Only an Update that drops a key the previous Tags set removes one.
+        IamAction::only_for("iam:UntagSAMLProvider", "Tags"),
+    ];
     type Properties = Properties;
 
     fn validate(props: &Properties, _scope: &AccountScope) -> Result<(), ResourceError> {

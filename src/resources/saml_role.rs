@@ -38,7 +38,7 @@ use super::iam::{iam_error, iam_tags, is_no_such_entity};
 use super::lenient;
 use super::owned::{self, Found};
 use super::tags::{self, Tag};
-use super::{CustomResource, OpContext, Outcome, ResourceError};
+use super::{CustomResource, IamAction, OpContext, Outcome, ResourceError};
 
 /// The `Custom::SAMLRole` resource type.
 pub struct SamlRole;
@@ -221,6 +221,26 @@ impl Wanted {
 
 impl CustomResource for SamlRole {
     const RESOURCE_TYPE: &'static str = "Custom::SAMLRole";
+    const IAM_ACTIONS: &'static [IamAction] = &[
+        IamAction::always("iam:CreateRole"),
+        IamAction::always("iam:GetRole"),
+        IamAction::always("iam:UpdateRole"),
+        IamAction::always("iam:UpdateAssumeRolePolicy"),
+        IamAction::always("iam:DeleteRole"),
+        IamAction::always("iam:AttachRolePolicy"),
+        IamAction::always("iam:DetachRolePolicy"),
+        IamAction::always("iam:ListAttachedRolePolicies"),
+        IamAction::always("iam:ListRolePolicies"),
+        IamAction::always("iam:PutRolePermissionsBoundary"),
+        IamAction::always("iam:DeleteRolePermissionsBoundary"),
+        // Creating with tags, and claiming an adopted role.
+        IamAction::always("iam:TagRole"),
+        IamAction::only_for("iam:UntagRole", "Tags"),
+        IamAction::only_for("iam:PutRolePolicy", "Policies"),
+        // Also called on Delete for an inline policy someone added to the role by hand: without
+        // the permission that Delete fails with a Reason, and nothing that is not ours is deleted.
+        IamAction::only_for("iam:DeleteRolePolicy", "Policies"),
+    ];
     type Properties = Properties;
 
     fn validate(props: &Properties, scope: &AccountScope) -> Result<(), ResourceError> {

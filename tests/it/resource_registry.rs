@@ -11,7 +11,7 @@ use std::time::Duration;
 use samlfed::arn::AccountScope;
 use samlfed::cfn::dispatch::Registered;
 use samlfed::cfn::handler::Deps;
-use samlfed::resources::{CustomResource, OpContext, Outcome, ResourceError};
+use samlfed::resources::{CustomResource, IamAction, OpContext, Outcome, ResourceError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -29,6 +29,7 @@ struct EchoProperties {
 
 impl CustomResource for Echo {
     const RESOURCE_TYPE: &'static str = "Custom::Echo";
+    const IAM_ACTIONS: &'static [IamAction] = &[];
     type Properties = EchoProperties;
 
     fn validate(props: &EchoProperties, _: &AccountScope) -> Result<(), ResourceError> {
