@@ -20,8 +20,6 @@ use super::ResourceError;
 pub trait IamEntity {
     /// What IAM's read returns for it.
     type State;
-    /// What Reasons and logs name it by: the provider's ARN, `role NAME`.
-    fn target(&self) -> String;
     /// Reads it; `None` when IAM answers NoSuchEntity.
     fn get(&self, iam: &Client) -> impl Future<Output = Result<Option<Self::State>, IamFailure>>;
     /// Its tags as IAM returned them.

@@ -93,10 +93,6 @@ pub struct ProviderAt<'a>(pub &'a str);
 impl IamEntity for ProviderAt<'_> {
     type State = GetSamlProviderOutput;
 
-    fn target(&self) -> String {
-        self.0.to_string()
-    }
-
     async fn get(&self, iam: &Client) -> Result<Option<GetSamlProviderOutput>, IamFailure> {
         match iam.get_saml_provider().saml_provider_arn(self.0).send().await {
             Ok(current) => Ok(Some(current)),

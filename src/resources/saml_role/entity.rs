@@ -15,16 +15,12 @@ impl RoleNamed<'_> {
         E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        IamFailure::of(operation, &self.target(), err)
+        IamFailure::of(operation, &format!("role {}", self.0), err)
     }
 }
 
 impl IamEntity for RoleNamed<'_> {
     type State = Role;
-
-    fn target(&self) -> String {
-        format!("role {}", self.0)
-    }
 
     async fn get(&self, iam: &Client) -> Result<Option<Role>, IamFailure> {
         match iam.get_role().role_name(self.0).send().await {
