@@ -13,9 +13,7 @@ async fn the_binary_serves_create_refuses_a_foreign_url_and_goes_on_to_delete() 
     let function = Function::start(&h.emulator, 30, &[]).await;
 
     let create = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": url})).await;
-    h.emulator.record_operation(&create).await;
-    let outcome = function.invoke(&create).await;
-    assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})));
+    function.serve(&h.emulator, &create, "SUCCESS").await;
     let response = h.response(&create).await.expect("answered");
     assert_eq!(response["Status"], "SUCCESS");
     assert_eq!(response["PhysicalResourceId"], Harness::provider_arn("Okta"));
@@ -27,9 +25,7 @@ async fn the_binary_serves_create_refuses_a_foreign_url_and_goes_on_to_delete() 
     assert!(matches!(&outcome, Outcome::Response(v) if v["Status"] == "REFUSED"), "{outcome:?}");
 
     let delete = h.delete("IdentityProvider", &Harness::provider_arn("Okta"), json!({"Name": "Okta"})).await;
-    h.emulator.record_operation(&delete).await;
-    let outcome = function.invoke(&delete).await;
-    assert_eq!(outcome, Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})));
+    function.serve(&h.emulator, &delete, "SUCCESS").await;
     assert_eq!(h.response(&delete).await.expect("answered")["Status"], "SUCCESS");
     assert!(h.provider_names().await.is_empty());
     drop(function);

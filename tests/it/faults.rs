@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::support;
 use crate::support::fault_proxy::{clients_via, refused_port, Fault, FaultProxy, Match};
-use crate::support::function::{Function, Outcome};
+use crate::support::function::Function;
 use crate::support::harness::{tags_of, Harness, FUNCTION_KEY, METADATA_BUCKET};
 use crate::support::{idp_metadata, idp_metadata_variant};
 
@@ -818,14 +818,7 @@ async fn cold_start_answers_failed(extra_env: &[(&str, &str)], phrases: &[&str])
     env.extend_from_slice(extra_env);
     let function = Function::start(&h.emulator, 20, &env).await;
     let create = h.create(LOGICAL_ID, json!({"Name": "Okta", "MetadataDocument": idp_metadata()})).await;
-    h.emulator.record_operation(&create).await;
-    let outcome = function.invoke(&create).await;
-    assert_eq!(
-        outcome,
-        Outcome::Response(json!({"Status": "FAILED", "Delivered": true})),
-        "{}",
-        function.output().await
-    );
+    function.serve(&h.emulator, &create, "FAILED").await;
     assert_eq!(h.response_puts().await, 1);
     let response = h.response(&create).await.unwrap();
     assert_failed(&response, phrases);

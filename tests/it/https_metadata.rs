@@ -229,14 +229,7 @@ async fn an_https_proxy_in_the_environment_is_never_used_for_metadata() {
     let function =
         Function::start(&h.emulator, 30, &[&proxies[..], &[("SAMLFED_TEST_CA_PEM", ca_pem.as_str())]].concat()).await;
     let event = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": idp.url("/metadata.xml")})).await;
-    h.emulator.record_operation(&event).await;
-    let outcome = function.invoke(&event).await;
-    assert_eq!(
-        outcome,
-        Outcome::Response(json!({"Status": "FAILED", "Delivered": true})),
-        "{}",
-        function.output().await
-    );
+    function.serve(&h.emulator, &event, "FAILED").await;
     let response = h.response(&event).await.expect("answered");
     assert!(response["Reason"].as_str().unwrap().contains("resolves only to 127.0.0.1"), "{response}");
     drop(function);
@@ -245,14 +238,7 @@ async fn an_https_proxy_in_the_environment_is_never_used_for_metadata() {
     let allowed = [("SAMLFED_TEST_CA_PEM", ca_pem.as_str()), ("SAMLFED_TEST_ALLOW_LOOPBACK", "1")];
     let function = Function::start(&h.emulator, 30, &[&proxies[..], &allowed[..]].concat()).await;
     let event = h.create("IdentityProvider", json!({"Name": "Okta", "MetadataUrl": idp.url("/metadata.xml")})).await;
-    h.emulator.record_operation(&event).await;
-    let outcome = function.invoke(&event).await;
-    assert_eq!(
-        outcome,
-        Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})),
-        "{}",
-        function.output().await
-    );
+    function.serve(&h.emulator, &event, "SUCCESS").await;
     drop(function);
 
     std::thread::sleep(Duration::from_millis(100));

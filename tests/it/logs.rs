@@ -72,14 +72,7 @@ async fn lifecycle(level: &str) -> Lifecycle {
     let mut secrets = Vec::new();
     for (status, event) in &events {
         secrets.extend(presigned_secrets(event));
-        h.emulator.record_operation(event).await;
-        let outcome = function.invoke(event).await;
-        assert_eq!(
-            outcome,
-            Outcome::Response(json!({"Status": status, "Delivered": true})),
-            "{}",
-            function.output().await
-        );
+        function.serve(&h.emulator, event, status).await;
     }
     // A refused event: a foreign ResponseURL carrying a presigned-looking query.
     let mut refused = h.create("Stolen", json!({"Name": "Stolen", "MetadataDocument": idp_metadata()})).await;
@@ -216,14 +209,7 @@ async fn the_certificate_expiry_metric_reaches_cloudwatch_at_every_log_level() {
         let function = Function::start(&h.emulator, 30, &[("AWS_LAMBDA_LOG_LEVEL", setting.as_str())]).await;
         let name = format!("Okta-{}", setting.as_str());
         let event = h.create(&name, json!({"Name": name, "MetadataDocument": idp_metadata()})).await;
-        h.emulator.record_operation(&event).await;
-        let outcome = function.invoke(&event).await;
-        assert_eq!(
-            outcome,
-            Outcome::Response(json!({"Status": "SUCCESS", "Delivered": true})),
-            "{}",
-            function.output().await
-        );
+        function.serve(&h.emulator, &event, "SUCCESS").await;
         let output = function.stop().await;
         let metrics: Vec<&str> = output.lines().filter(|l| l.contains(r#""_aws""#)).collect();
         assert_eq!(metrics.len(), 1, "one metric line at {setting:?}:\n{output}");

@@ -152,6 +152,20 @@ impl Function {
         Function { lambda, endpoint, arn: created.function_arn().unwrap_or_default().to_string() }
     }
 
+    /// Sends `event` as CloudFormation does — its operation recorded in `emulator`'s CloudFormation
+    /// first, so that the origin check lets it through — and requires the function to have
+    /// answered `status` and delivered it; the function's output is shown when it did not.
+    pub async fn serve(&self, emulator: &Emulator, event: &Value, status: &str) {
+        emulator.record_operation(event).await;
+        let outcome = self.invoke(event).await;
+        assert_eq!(
+            outcome,
+            Outcome::Response(serde_json::json!({"Status": status, "Delivered": true})),
+            "{}",
+            self.output().await
+        );
+    }
+
     /// Invokes the function synchronously with `event`, as CloudFormation does.
     pub async fn invoke(&self, event: &Value) -> Outcome {
         let out = self
