@@ -100,9 +100,7 @@ pub fn render(args: &RenderArgs) -> Result<Rendered, CliError> {
     };
     SamlRole::validate(&role, &scope).map_err(|e| CliError::Usage(e.to_string()))?;
     let role_arn = SamlRole::planned_physical_id(&role, &scope);
-    // The resource type's default: the partition's sign-in audience.
-    let audiences =
-        if args.audiences.is_empty() { vec![scope.signin_saml_audience().to_string()] } else { args.audiences.clone() };
+    let audiences = role.audiences_or_default(&scope);
     Ok(Rendered {
         trust_policy: trust_policy(&provider_arn, &audiences).to_string(),
         identity_center_role_attribute: identity_center_role_attribute(&provider_arn, &role_arn),

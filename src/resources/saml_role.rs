@@ -95,6 +95,18 @@ pub struct Properties {
     pub adopt_existing: bool,
 }
 
+impl Properties {
+    /// The audiences the trust policy names: `Audiences`, or else the partition's sign-in
+    /// audience. The CLI's `render` shows the same.
+    pub fn audiences_or_default(&self, scope: &AccountScope) -> Vec<String> {
+        if self.audiences.is_empty() {
+            vec![scope.signin_saml_audience().to_string()]
+        } else {
+            self.audiences.clone()
+        }
+    }
+}
+
 /// IAM's default and bounds for MaxSessionDuration, in seconds.
 const DEFAULT_SESSION: u32 = 3600;
 const SESSION_RANGE: std::ops::RangeInclusive<u32> = 3600..=43200;
@@ -190,11 +202,7 @@ impl Wanted {
                 ));
             }
         }
-        let audiences = if props.audiences.is_empty() {
-            vec![scope.signin_saml_audience().to_string()]
-        } else {
-            props.audiences.clone()
-        };
+        let audiences = props.audiences_or_default(scope);
         if audiences.iter().any(|a| a.trim().is_empty()) {
             return invalid(
                 "Audiences: an audience is empty; list SAML audience URLs such as https://signin.aws.amazon.com/saml"
