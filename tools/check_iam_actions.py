@@ -273,10 +273,11 @@ def resource_types(src: Path) -> list[ResourceType]:
     if not registry.is_file():
         return []
     names = _REGISTERED.findall(strip_comments(registry.read_text(encoding="utf-8")))
+    code = {p: strip_comments(p.read_text(encoding="utf-8")) for p in sorted(src.rglob("*.rs"))}
     found: list[ResourceType] = []
     for name in names:
         impl = re.compile(rf"impl\s+CustomResource\s+for\s+{re.escape(name)}\b")
-        homes = [p for p in sorted(src.rglob("*.rs")) if impl.search(strip_comments(p.read_text(encoding="utf-8")))]
+        homes = [p for p, text in code.items() if impl.search(text)]
         if len(homes) != 1:
             raise SystemExit(f"check_iam_actions: {registry}: {name} is registered, but {len(homes)} files implement CustomResource for it")
         home = homes[0]
